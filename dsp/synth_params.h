@@ -16,18 +16,21 @@ enum class Waveform : uint8_t { kSine = 0, kSaw = 1, kSquare = 2 };
 
 /// Identifies one synth parameter. The order matches kParamSpecs.
 enum class ParamId : uint8_t {
-  kCutoffHz = 0,   ///< Low-pass cutoff, Hz (20..20000), smoothed.
-  kResonance,      ///< Low-pass resonance, 0..1 (0 = Q 0.707, 1 = near self-oscillation), smoothed.
-  kAttackS,        ///< Amp envelope attack time, seconds.
-  kDecayS,         ///< Amp envelope decay time, seconds.
-  kSustain,        ///< Amp envelope sustain level, 0..1 (linear amplitude).
-  kReleaseS,       ///< Amp envelope release time, seconds.
-  kWaveform,       ///< Waveform (0 sine, 1 saw, 2 square); switching crossfades.
-  kMasterGainDb,   ///< Master gain after the mix, dB (-60..+12), smoothed; engine-level.
+  kCutoffHz = 0,  ///< Low-pass cutoff, Hz (20..20000), smoothed.
+  kResonance,     ///< Low-pass resonance, 0..1 (0 = Q 0.707, 1 = near self-oscillation), smoothed.
+  kAttackS,       ///< Amp envelope attack time, seconds.
+  kDecayS,        ///< Amp envelope decay time, seconds.
+  kSustain,       ///< Amp envelope sustain level, 0..1 (linear amplitude).
+  kReleaseS,      ///< Amp envelope release time, seconds.
+  kWaveform,      ///< Waveform (0 sine, 1 saw, 2 square); switching crossfades.
+  kMasterGainDb,  ///< Master gain after the mix, dB (-60..+12), smoothed; engine-level.
   kCount
 };
 
 inline constexpr size_t kParamCount = static_cast<size_t>(ParamId::kCount);
+
+/// Compile-time maximum number of voices, summed over all DSP workers.
+inline constexpr size_t kMaxVoices = 256;
 
 /// Description of one parameter: OSC name, unit, range and default.
 struct ParamSpec {
@@ -52,6 +55,13 @@ inline constexpr ParamSpec kParamSpecs[kParamCount] = {
 
 /// Returns the spec for `id`. Any thread.
 constexpr const ParamSpec& Spec(ParamId id) { return kParamSpecs[static_cast<size_t>(id)]; }
+
+/// Clamps `value` to the range of `id`; NaN maps to the minimum. Any thread, RT-safe.
+constexpr float ClampToSpec(ParamId id, float value) {
+  const ParamSpec& s = Spec(id);
+  if (!(value >= s.min)) return s.min;
+  return value > s.max ? s.max : value;
+}
 
 /// Looks a parameter up by its OSC name; returns nullptr when unknown. Any thread, no allocation.
 constexpr const ParamSpec* FindParam(std::string_view name) {

@@ -1,0 +1,45 @@
+// Loading the paced virtual sound card ("chronus_vcard", hal/vcard) without touching /etc: the
+// ALSA configuration that declares it, in-process opening, and a config file for external tools.
+#pragma once
+
+#include <alsa/asoundlib.h>
+
+#include <string>
+
+namespace chronus::hal::vcard {
+
+/// ALSA PCM name of the virtual card.
+inline constexpr const char* kDeviceName = "chronus_vcard";
+
+/// How to load the card.
+struct Options {
+  /// WAV file of what was played, in the device format (S16_LE -> 16-bit PCM, S32_LE -> 32-bit
+  /// PCM, FLOAT_LE -> float), silence included, so that captured frame f played at
+  /// t0 + f / rate. t0 (CLOCK_MONOTONIC ns of the first snd_pcm_start) is written to
+  /// `capture_path + ".t0"`. Empty: no capture.
+  std::string capture_path;
+  /// The plugin .so; empty: DefaultPluginPath().
+  std::string plugin_path;
+};
+
+/// ALSA configuration text declaring `pcm_type.chronus_vcard { lib "<plugin>" }` and
+/// `pcm.chronus_vcard { type chronus_vcard capture "<path>" }`. Strings are quoted and escaped.
+/// Pure; any thread.
+std::string AlsaConfigText(const Options& options);
+
+/// Opens the virtual card for playback in this process, from AlsaConfigText(options) (the
+/// global ALSA configuration is neither read nor changed). `mode` as for snd_pcm_open
+/// (e.g. SND_PCM_NONBLOCK). Returns 0, or a negative errno as snd_pcm_open does (e.g. -ENOENT
+/// when the plugin .so is missing, or the errno of creating the capture file). Non-RT.
+int OpenPcm(snd_pcm_t** pcm, const Options& options, int mode = 0);
+
+/// Writes AlsaConfigText(options) to `path` and returns `path`, or an empty string if the file
+/// cannot be written. For external tools:
+///   ALSA_CONFIG_PATH=/usr/share/alsa/alsa.conf:<path> aplay -D chronus_vcard file.wav
+std::string WriteAlsaConfigFile(const Options& options, const std::string& path);
+
+/// The plugin .so to load: $CHRONUS_VCARD_PLUGIN if set and non-empty, else the path the build
+/// tree puts it at (libasound_module_pcm_chronus_vcard.so).
+std::string DefaultPluginPath();
+
+}  // namespace chronus::hal::vcard

@@ -1,0 +1,160 @@
+#include "firmware/app.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "firmware/config/board_config.h"
+#include "firmware/engine/audio_engine.h"
+#include "firmware/engine/audio_thread.h"
+#include "firmware/log/log.h"
+#include "firmware/recorder/recorder.h"
+#include "hal/audio/alsa_output.h"
+#include "hal/rt/thread_setup.h"
+
+namespace chronus::firmware {
+
+namespace {
+
+int Fail(int code, const std::string& message) {
+  LogError(message);
+  Log::Stop();
+  return code;
+}
+
+}  // namespace
+
+int RunApp(const AppOptions& options) {
+  Log::Start();
+
+  std::string board_name = options.board;
+  if (board_name.empty()) {
+    board_name = DetectBoardName(options.model_path, options.cards_path);
+    LogInfo("no --board given; detected board '" + board_name + "'");
+  }
+  const std::string board_path = FindBoardFile(board_name, DefaultBoardSearchDirs());
+  if (board_path.empty()) return Fail(2, "board '" + board_name + "' not found");
+  BoardLoadResult loaded = LoadBoardFile(board_path);
+  if (!loaded.error.empty()) return Fail(2, "invalid board file: " + loaded.error);
+  BoardConfig board = loaded.board;
+  if (!options.capture.empty()) board.audio.capture_path = options.capture;
+  if (!options.recordings.empty()) board.recordings_dir = options.recordings;
+  if (options.osc_port >= 0) board.osc_port = options.osc_port;
+  if (options.period > 0) board.audio.period_frames = static_cast<uint32_t>(options.period);
+  if (options.periods > 0) board.audio.periods = static_cast<uint32_t>(options.periods);
+  if (board.audio.virtual_card && board.audio.capture_path.empty()) {
+    board.audio.capture_path = "sdcard/capture.wav";
+  }
+  if (board.audio.virtual_card) {
+    std::error_code ec;
+    auto parent = std::filesystem::path(board.audio.capture_path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  }
+
+  const std::string lock = hal::LockMemory();
+  if (!lock.empty()) LogWarning(lock);
+
+  hal::AlsaOutput output;
+  const std::string open_error = output.Open(board.audio);
+  if (!open_error.empty()) return Fail(3, open_error);
+
+  RecorderConfig recorder_config;
+  recorder_config.directory = board.recordings_dir;
+  recorder_config.sample_rate = output.sample_rate();
+  recorder_config.channels = output.channels();
+  recorder_config.max_block_frames = output.period_frames();
+  // About 4 s of audio between the audio thread and the SD card writer.
+  recorder_config.ring_blocks = 4 * output.sample_rate() / output.period_frames() + 1;
+  Recorder recorder(recorder_config);
+
+  ControlQueue control;
+  EngineConfig engine_config;
+  engine_config.sample_rate = static_cast<float>(output.sample_rate());
+  engine_config.block_frames = output.period_frames();
+  engine_config.channels = output.channels();
+  engine_config.workers = board.workers;
+  engine_config.worker_cpus = board.worker_cpus;
+  engine_config.worker_priority = board.worker_priority;
+  engine_config.voices = board.voices;
+  AudioEngine engine(engine_config, control);
+  engine.Start();
+  for (const auto& worker : engine.workers()) {
+    if (!worker->setup_warnings().empty()) {
+      LogWarning("worker " + std::to_string(worker->config().index) + ": " +
+                 worker->setup_warnings());
+    }
+  }
+
+  AudioThread audio({board.audio_priority, board.audio_cpu}, output, engine, &recorder);
+  const std::string start_error = audio.Start();
+  if (!start_error.empty()) {
+    engine.Stop();
+    return Fail(3, start_error);
+  }
+  if (!audio.setup_warnings().empty()) LogWarning("audio thread: " + audio.setup_warnings());
+
+  OscServer osc({board.osc_port}, control, &recorder, [&] {
+    const double period_ms = 1000.0 * output.period_frames() / output.sample_rate();
+    (void)period_ms;
+    return std::vector<StatusEntry>{
+        {"sample_rate", static_cast<double>(output.sample_rate())},
+        {"period", static_cast<double>(output.period_frames())},
+        {"periods", static_cast<double>(output.periods())},
+        {"xruns", static_cast<double>(audio.xruns())},
+        {"late_blocks", static_cast<double>(engine.late_blocks())},
+        {"voices", static_cast<double>(engine.active_voices())},
+        {"worst_block_us", static_cast<double>(audio.worst_period_ns()) / 1000.0, true},
+        {"bad_messages", static_cast<double>(osc.bad_messages())},
+        {"recording", recorder.recording() ? 1.0 : 0.0},
+        {"recorded_frames", static_cast<double>(recorder.recorded_frames())},
+        {"dropped_blocks", static_cast<double>(recorder.dropped_blocks())},
+        {"workers", static_cast<double>(engine.workers().size())},
+        {"voices_stolen", static_cast<double>(engine.voices_stolen())},
+        {"dropped_commands", static_cast<double>(engine.dropped_commands() + control.dropped())},
+        {"device_errors", static_cast<double>(audio.device_errors())},
+        {"periods_played", static_cast<double>(engine.periods())},
+    };
+  });
+  const std::string osc_error = osc.Start();
+  if (!osc_error.empty()) LogError(osc_error + "; playing on without OSC control");
+
+  std::string summary =
+      "playing on " + (board.audio.virtual_card
+                           ? "the virtual card (capture " + board.audio.capture_path + ")"
+                           : "'" + board.audio.device + "'");
+  summary += ", " + std::string(hal::SampleFormatName(output.format())) + " " +
+             std::to_string(output.sample_rate()) + " Hz, period " +
+             std::to_string(output.period_frames()) + " x " + std::to_string(output.periods()) +
+             ", " + std::to_string(engine.workers().size()) + " workers, " +
+             std::to_string(board.voices) + " voices; board " + board.name + "; OSC on UDP " +
+             std::to_string(osc.port()) + "; recordings in " + board.recordings_dir;
+  LogInfo(summary);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  int received = 0;
+  sigwait(&signals, &received);
+  LogInfo(std::string("received ") + (received == SIGINT ? "SIGINT" : "SIGTERM") +
+          "; shutting down");
+
+  osc.Stop();
+  if (recorder.recording()) {
+    auto result = recorder.StopNonRt();
+    LogInfo("recording finalized: " + result.path_or_error);
+  }
+  audio.Stop();
+  engine.Stop();
+  output.Close();
+  LogInfo("stopped: " + std::to_string(audio.xruns()) + " xruns, " +
+          std::to_string(engine.late_blocks()) + " late blocks, " +
+          std::to_string(recorder.dropped_blocks()) + " dropped recorder blocks");
+  Log::Stop();
+  return 0;
+}
+
+}  // namespace chronus::firmware

@@ -1,0 +1,29 @@
+// The firmware application: wires the board, the audio device, the engine, the recorder and the
+// OSC server together, runs until SIGINT/SIGTERM, and shuts down cleanly.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "firmware/control/osc_server.h"
+
+namespace chronus::firmware {
+
+/// Command-line overrides of the board file; negative / empty = keep the board's value.
+struct AppOptions {
+  std::string board;       ///< Board name or path; empty = detect.
+  std::string capture;     ///< Virtual card: WAV of what was played.
+  std::string recordings;  ///< Recordings directory.
+  int osc_port = -1;
+  int period = -1;  ///< frames
+  int periods = -1;
+  std::string model_path = "/proc/device-tree/model";  ///< For board detection (tests inject).
+  std::string cards_path = "/proc/asound/cards";
+};
+
+/// Runs the firmware until SIGINT or SIGTERM. Returns the process exit code: 0 after a clean
+/// shutdown, 2 for a configuration error, 3 when the audio device cannot be opened or started.
+/// Main thread; SIGINT and SIGTERM must be blocked in every thread (main does that first).
+int RunApp(const AppOptions& options);
+
+}  // namespace chronus::firmware

@@ -1,0 +1,58 @@
+// Board descriptions (board/*.toml): which sound card, period sizes, threads and cores, ports and
+// directories a box uses. Loaded with toml++.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hal/audio/alsa_output.h"
+
+namespace chronus::firmware {
+
+/// Everything a board file sets. Defaults are those of a PC with the virtual card.
+struct BoardConfig {
+  std::string name = "dev-virtual";
+  std::string description;
+  std::string source_path;  ///< The file it was loaded from.
+
+  hal::AlsaOutputConfig audio;  ///< [audio] device, format, sample_rate, channels, period, periods
+  int audio_priority = 80;      ///< [audio] priority: SCHED_FIFO priority of the audio thread.
+  int audio_cpu = -1;           ///< [audio] cpu: core of the audio thread, -1 = any.
+
+  uint32_t workers = 2;          ///< [engine] workers
+  std::vector<int> worker_cpus;  ///< [engine] worker_cpus
+  int worker_priority = 70;      ///< [engine] worker_priority (below the audio thread)
+  uint32_t voices = 16;          ///< [engine] voices: polyphony
+
+  int osc_port = 9000;                               ///< [osc] port (UDP)
+  std::string recordings_dir = "sdcard/recordings";  ///< [recorder] directory
+};
+
+/// Result of loading: `error` is empty on success, else "file: key: what was expected".
+struct BoardLoadResult {
+  BoardConfig board;
+  std::string error;
+};
+
+/// Parses a board file. Unknown keys are errors (they are usually typos); values are range-checked.
+/// Main thread, at start-up.
+BoardLoadResult LoadBoardFile(const std::string& path);
+
+/// Resolves `--board` (a name such as "dev-virtual", or a path to a .toml file) to a file path,
+/// searching `search_dirs` in order for "<name>.toml". Returns "" when not found.
+std::string FindBoardFile(const std::string& name_or_path,
+                          const std::vector<std::string>& search_dirs);
+
+/// The directories searched for board files: $CHRONUS_BOARD_DIR, <exe>/../share/chronus/board,
+/// and the source tree's board/ directory of this build.
+std::vector<std::string> DefaultBoardSearchDirs();
+
+/// Picks the default board for this machine: a Raspberry Pi board when `model_path` (normally
+/// /proc/device-tree/model) says "Raspberry Pi" — the HiFiBerry DAC+ board when `cards_path`
+/// (/proc/asound/cards) lists a HiFiBerry, else the Pi's headphone output — and "dev-virtual"
+/// otherwise. The paths are parameters so that tests can inject sample contents.
+std::string DetectBoardName(const std::string& model_path = "/proc/device-tree/model",
+                            const std::string& cards_path = "/proc/asound/cards");
+
+}  // namespace chronus::firmware

@@ -1,0 +1,79 @@
+// The engine core that runs inside the audio thread each period: applies control commands at the
+// block boundary (voice allocation happens here, so that the allocation is one authority shared by
+// all workers), collects every worker's block, mixes, applies master gain and soft clip, and
+// produces full-scale int32 frames. Device I/O is not here (see audio_thread.h), so the same core
+// runs offline in tests.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "dsp/one_pole.h"
+#include "dsp/voice_allocator.h"
+#include "firmware/engine/control_queue.h"
+#include "firmware/engine/dsp_worker.h"
+
+namespace chronus::firmware {
+
+struct EngineConfig {
+  float sample_rate = 48000.0f;   ///< Hz.
+  uint32_t block_frames = 128;    ///< Frames per block (= the device period).
+  uint32_t channels = 2;          ///< Output channels; the mono mix goes to each.
+  uint32_t workers = 2;           ///< DSP worker threads.
+  std::vector<int> worker_cpus;   ///< Core per worker (missing entries: not pinned).
+  int worker_priority = 0;        ///< SCHED_FIFO priority of the workers, 0 = normal.
+  uint32_t voices = 16;           ///< Polyphony, spread over the workers (voice v -> worker v % N).
+  uint32_t lookahead_blocks = 1;  ///< Blocks each worker renders ahead.
+};
+
+/// Construction, Start, Stop: main thread. RenderPeriodRt: the audio thread only. Counters: any.
+class AudioEngine {
+ public:
+  /// At most this many control commands are applied per period (the rest wait a period).
+  static constexpr int kMaxCommandsPerPeriod = 256;
+
+  AudioEngine(const EngineConfig& config, ControlQueue& control);
+  ~AudioEngine();
+
+  /// Starts the workers; returns once each has rendered its first blocks.
+  void Start();
+  void Stop();
+
+  /// Renders one period of `block_frames` frames into `out` (interleaved, `channels` per frame,
+  /// full-scale int32 whose low 8 bits are zero: the output has 24-bit resolution). Never blocks,
+  /// never allocates. A worker block that is not ready is counted as late and its share is silent.
+  void RenderPeriodRt(int32_t* out);
+
+  const EngineConfig& config() const { return config_; }
+  const std::vector<std::unique_ptr<DspWorker>>& workers() const { return workers_; }
+  uint64_t late_blocks() const { return late_blocks_.load(std::memory_order_relaxed); }
+  uint64_t periods() const { return periods_.load(std::memory_order_relaxed); }
+  uint32_t active_voices() const { return active_voices_.load(std::memory_order_relaxed); }
+  uint64_t voices_stolen() const { return voices_stolen_.load(std::memory_order_relaxed); }
+  /// Worker commands that did not fit a worker's queue (should stay 0).
+  uint64_t dropped_commands() const { return dropped_commands_.load(std::memory_order_relaxed); }
+
+ private:
+  void ApplyRt(const Command& command);
+  void SendRt(uint32_t voice, WorkerCommand command);
+  void BroadcastRt(const WorkerCommand& command);
+
+  EngineConfig config_;
+  ControlQueue& control_;
+  std::vector<std::unique_ptr<DspWorker>> workers_;
+  std::vector<WorkerBlock*> popped_;
+  std::vector<uint64_t> commands_sent_;  // per worker
+  std::vector<uint64_t> note_on_seq_;    // per voice: worker command count after its NoteOn
+  std::vector<float> mix_;
+  dsp::VoiceAllocator allocator_;
+  dsp::OnePole master_gain_;  // linear gain, smoothed per sample
+  std::atomic<uint64_t> late_blocks_{0};
+  std::atomic<uint64_t> periods_{0};
+  std::atomic<uint32_t> active_voices_{0};
+  std::atomic<uint64_t> voices_stolen_{0};
+  std::atomic<uint64_t> dropped_commands_{0};
+};
+
+}  // namespace chronus::firmware

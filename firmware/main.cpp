@@ -1,0 +1,36 @@
+// chronus: the firmware executable.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+
+#include "firmware/app.h"
+
+int main(int argc, char** argv) {
+  chronus::firmware::AppOptions options;
+  CLI::App cli{
+      "Chronus synthesizer firmware. Plays notes received over OSC through the sound card of the "
+      "board (or the virtual card on a PC) and records to the recordings directory. Runs until "
+      "SIGINT or SIGTERM."};
+  cli.add_option("--board", options.board,
+                 "Board name (board/<name>.toml) or path to a board file; default: detected "
+                 "(a Raspberry Pi board on a Pi, dev-virtual elsewhere)");
+  cli.add_option("--capture", options.capture,
+                 "Virtual card only: WAV file receiving what was played (default "
+                 "sdcard/capture.wav)");
+  cli.add_option("--recordings", options.recordings, "Recordings directory (overrides the board)");
+  cli.add_option("--osc-port", options.osc_port, "OSC UDP port (overrides the board; default 9000)")
+      ->check(CLI::Range(1, 65535));
+  cli.add_option("--period", options.period, "Period size in frames (overrides the board)")
+      ->check(CLI::Range(16, 4096));
+  cli.add_option("--periods", options.periods, "Periods per buffer (overrides the board)")
+      ->check(CLI::Range(2, 16));
+  CLI11_PARSE(cli, argc, argv);
+
+  // Every thread inherits this mask; the main thread takes the signals with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return chronus::firmware::RunApp(options);
+}

@@ -1,0 +1,42 @@
+// Real-time thread set-up: name, CPU affinity, SCHED_FIFO, denormal flushing, stack prefault,
+// memory locking. Modelled on SuperCollider supernova's worker set-up.
+#pragma once
+
+#include <string>
+
+namespace chronus::hal {
+
+/// How a thread should run. A priority of 0 keeps the normal (SCHED_OTHER) policy; a cpu of -1
+/// leaves the affinity alone.
+struct RtThreadConfig {
+  std::string name;  ///< Thread name, at most 15 characters are kept (pthread limit).
+  int priority = 0;  ///< SCHED_FIFO priority 1..99, or 0 for SCHED_OTHER.
+  int cpu = -1;      ///< Core to pin to, or -1.
+};
+
+/// Outcome of SetUpCurrentThread: what was applied, and human-readable warnings for what was not.
+struct RtThreadStatus {
+  bool fifo = false;     ///< SCHED_FIFO is in effect.
+  bool pinned = false;   ///< The affinity was set to `cpu`.
+  std::string warnings;  ///< Empty when everything requested was applied.
+};
+
+/// Applies `config` to the calling thread: sets its name, pins it, switches it to SCHED_FIFO,
+/// sets DAZ/FTZ (x86-64 MXCSR, aarch64 FPCR.FZ) and prefaults 64 KiB of stack. Failing steps
+/// (EPERM without CAP_SYS_NICE / RLIMIT_RTPRIO, a core that does not exist) are reported in
+/// `warnings`; the thread keeps running at normal priority. Call once, at the start of the thread,
+/// before it enters its loop (it may allocate for the warning text).
+RtThreadStatus SetUpCurrentThread(const RtThreadConfig& config);
+
+/// Sets flush-to-zero and denormals-are-zero for the calling thread's floating point unit.
+/// RT-safe.
+void SetDenormalsFlushToZero();
+
+/// Locks the process's current and future pages in RAM (mlockall) when RLIMIT_MEMLOCK allows it.
+/// Returns an empty string on success, else the reason it was not done. Main thread, at start-up.
+std::string LockMemory();
+
+/// Number of online CPUs.
+int OnlineCpuCount();
+
+}  // namespace chronus::hal

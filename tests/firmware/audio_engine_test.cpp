@@ -1,0 +1,178 @@
+// The engine core offline (no sound card): workers on real threads, the test thread in the role of
+// the audio thread.
+#include "firmware/engine/audio_engine.h"
+
+#include <gtest/gtest.h>
+#include <pthread.h>
+
+#include <chrono>
+#include <cmath>
+#include <thread>
+#include <vector>
+
+#include "tests/support/alloc_counter.h"
+#include "tests/support/audio_analysis.h"
+
+namespace chronus::firmware {
+namespace {
+
+constexpr uint32_t kBlock = 128;
+constexpr float kRate = 48000.0f;
+
+// Drives an AudioEngine like the audio thread does, but waits for the workers instead of a clock,
+// so that no block is ever late.
+class OfflineDriver {
+ public:
+  explicit OfflineDriver(uint32_t workers, uint32_t voices = 16) {
+    EngineConfig config;
+    config.sample_rate = kRate;
+    config.block_frames = kBlock;
+    config.channels = 2;
+    config.workers = workers;
+    config.voices = voices;
+    engine_ = std::make_unique<AudioEngine>(config, control_);
+    engine_->Start();
+    buffer_.resize(kBlock * 2);
+  }
+  ~OfflineDriver() { engine_->Stop(); }
+
+  // Renders `periods` periods and appends channel 0 (as float) to `out`.
+  void Render(int periods, std::vector<float>* out = nullptr) {
+    for (int p = 0; p < periods; ++p) {
+      const uint64_t target = engine_->periods() + 1;  // lookahead 1: block p ready after p+1
+      for (const auto& worker : engine_->workers()) {
+        while (worker->blocks_rendered() < target) std::this_thread::yield();
+      }
+      engine_->RenderPeriodRt(buffer_.data());
+      if (out != nullptr) {
+        for (uint32_t i = 0; i < kBlock; ++i) out->push_back(float(buffer_[i * 2]) / 2147483648.0f);
+      }
+    }
+  }
+
+  ControlQueue& control() { return control_; }
+  AudioEngine& engine() { return *engine_; }
+  const std::vector<int32_t>& buffer() const { return buffer_; }
+
+ private:
+  ControlQueue control_;
+  std::unique_ptr<AudioEngine> engine_;
+  std::vector<int32_t> buffer_;
+};
+
+Command NoteOn(int note, float velocity) {
+  return Command{CommandType::kNoteOn, static_cast<uint8_t>(note), dsp::ParamId::kCutoffHz,
+                 velocity};
+}
+Command NoteOff(int note) { return Command{CommandType::kNoteOff, static_cast<uint8_t>(note)}; }
+Command Param(dsp::ParamId id, float value) {
+  return Command{CommandType::kSetParam, 0, id, value};
+}
+
+TEST(AudioEngine, PlaysA440SineAcrossTwoWorkers) {
+  OfflineDriver driver(2);
+  driver.control().pushNonRt(Param(dsp::ParamId::kWaveform, 0.0f));
+  driver.control().pushNonRt(NoteOn(69, 1.0f));
+  std::vector<float> out;
+  driver.Render(400, &out);  // 1.07 s
+  const double hz = test::PeakFrequency(out, 4800, 48000, kRate, 435.0, 445.0);
+  EXPECT_NEAR(hz, 440.0, 0.01);
+  EXPECT_GT(test::Rms(out, 4800, 48000), 0.05);
+  EXPECT_EQ(driver.engine().late_blocks(), 0u);
+  EXPECT_EQ(driver.engine().active_voices(), 1u);
+}
+
+TEST(AudioEngine, StereoChannelsCarryTheMixAndLowByteIsZero) {
+  OfflineDriver driver(2);
+  driver.control().pushNonRt(NoteOn(60, 1.0f));
+  driver.Render(20);
+  bool nonzero = false;
+  for (uint32_t i = 0; i < kBlock; ++i) {
+    EXPECT_EQ(driver.buffer()[i * 2], driver.buffer()[i * 2 + 1]);
+    EXPECT_EQ(driver.buffer()[i * 2] & 0xff, 0);
+    nonzero |= driver.buffer()[i * 2] != 0;
+  }
+  EXPECT_TRUE(nonzero);
+}
+
+TEST(AudioEngine, VoicesSpreadOverWorkersStealOldestAndFreeAfterRelease) {
+  OfflineDriver driver(2, 16);
+  driver.control().pushNonRt(Param(dsp::ParamId::kReleaseS, 0.05f));
+  for (int n = 0; n < 17; ++n) driver.control().pushNonRt(NoteOn(40 + n, 0.5f));
+  driver.Render(4);
+  EXPECT_EQ(driver.engine().active_voices(), 16u);
+  EXPECT_EQ(driver.engine().voices_stolen(), 1u);
+  // Both workers render voices: each worker's blocks are non-silent.
+  for (int n = 0; n < 17; ++n) driver.control().pushNonRt(NoteOff(40 + n));
+  driver.Render(60);  // 160 ms: release 50 ms is over
+  EXPECT_EQ(driver.engine().active_voices(), 0u);
+  EXPECT_EQ(driver.engine().late_blocks(), 0u);
+  EXPECT_EQ(driver.engine().dropped_commands(), 0u);
+}
+
+TEST(AudioEngine, MasterGainInDecibels) {
+  std::vector<float> loud, quiet;
+  {
+    OfflineDriver driver(1);
+    driver.control().pushNonRt(Param(dsp::ParamId::kWaveform, 0.0f));
+    driver.control().pushNonRt(Param(dsp::ParamId::kMasterGainDb, -20.0f));
+    driver.control().pushNonRt(NoteOn(69, 1.0f));
+    driver.Render(100, &loud);
+  }
+  {
+    OfflineDriver driver(1);
+    driver.control().pushNonRt(Param(dsp::ParamId::kWaveform, 0.0f));
+    driver.control().pushNonRt(Param(dsp::ParamId::kMasterGainDb, -40.0f));
+    driver.control().pushNonRt(NoteOn(69, 1.0f));
+    driver.Render(100, &quiet);
+  }
+  const double ratio_db =
+      20.0 * std::log10(test::Rms(loud, 6400, 6400) / test::Rms(quiet, 6400, 6400));
+  EXPECT_NEAR(ratio_db, 20.0, 0.1);
+}
+
+TEST(AudioEngine, MissingWorkerBlockIsCountedLateNeverWaitedFor) {
+  OfflineDriver driver(2);
+  driver.Render(2);
+  // Render without waiting for the workers, several times in a row: some blocks cannot be ready.
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<int32_t> out(kBlock * 2);
+  for (int i = 0; i < 50; ++i) driver.engine().RenderPeriodRt(out.data());
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GT(driver.engine().late_blocks(), 0u);
+  EXPECT_LT(took, std::chrono::milliseconds(50));  // 50 periods, no waiting on workers
+}
+
+TEST(AudioEngine, SteadyStateMakesNoHeapAllocationOnRtThreads) {
+  OfflineDriver driver(2);
+  pthread_setname_np(pthread_self(), "chronus-audio");
+  driver.Render(10);
+  test::StartCountingRtAllocations();
+  for (int round = 0; round < 20; ++round) {
+    driver.control().pushNonRt(NoteOn(48 + round, 0.7f));
+    driver.control().pushNonRt(Param(dsp::ParamId::kCutoffHz, 300.0f + 100.0f * float(round)));
+    driver.control().pushNonRt(Param(dsp::ParamId::kMasterGainDb, -6.0f - float(round % 3)));
+    driver.Render(10);
+    driver.control().pushNonRt(NoteOff(48 + round));
+    driver.Render(10);
+  }
+  const uint64_t allocations = test::StopCountingRtAllocations();
+  pthread_setname_np(pthread_self(), "audio_engine_te");
+  EXPECT_EQ(allocations, 0u);
+  EXPECT_EQ(driver.engine().late_blocks(), 0u);
+}
+
+TEST(AudioEngine, AllocationCounterSeesRtAllocations) {
+  // The counter itself can fail: an allocation on a thread named like an RT thread is counted.
+  std::thread t([] {
+    pthread_setname_np(pthread_self(), "chronus-dsp9");
+    test::StartCountingRtAllocations();
+    auto* p = new std::vector<int>(100);
+    delete p;
+    EXPECT_GE(test::StopCountingRtAllocations(), 1u);
+  });
+  t.join();
+}
+
+}  // namespace
+}  // namespace chronus::firmware

@@ -1,0 +1,23 @@
+#include "firmware/log/log.h"
+
+#include <gtest/gtest.h>
+
+namespace chronus::firmware {
+namespace {
+
+TEST(Log, RtRecordsFormatPlaceholders) {
+  RtLogRecord record{LogLevel::kWarning, 2, "xrun #{} at {} s", {3, 1.5, 0, 0}, 0};
+  EXPECT_EQ(Log::FormatRecord(record), "xrun #3 at 1.5 s");
+  RtLogRecord missing{LogLevel::kInfo, 1, "a {} b {}", {7, 0, 0, 0}, 0};
+  EXPECT_EQ(Log::FormatRecord(missing), "a 7 b {}");
+}
+
+TEST(Log, RtQueueDropsWhenFullInsteadOfBlocking) {
+  // Without the logging thread nothing drains: pushes beyond the capacity are dropped and counted.
+  const uint64_t before = Log::dropped();
+  for (int i = 0; i < 5000; ++i) Log::PushRt(LogLevel::kDebug, "flood {}", i, 0, 0, 0, 1);
+  EXPECT_GE(Log::dropped() - before, 5000u - 1024u);
+}
+
+}  // namespace
+}  // namespace chronus::firmware

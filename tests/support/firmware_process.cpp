@@ -1,0 +1,144 @@
+#include "tests/support/firmware_process.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+extern char** environ;
+
+namespace chronus::test {
+
+int FreeUdpPort() {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+double MonotonicSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+FirmwareProcess::~FirmwareProcess() {
+  if (pid_ > 0) Stop(SIGKILL, 5.0);
+}
+
+bool FirmwareProcess::Start(const std::string& binary, const std::vector<std::string>& args,
+                            const std::string& log_path) {
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(binary.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                   0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  const int err = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (err != 0) pid_ = -1;
+  return err == 0;
+}
+
+int FirmwareProcess::Stop(int signal, double timeout_s) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, signal);
+  const double deadline = MonotonicSeconds() + timeout_s;
+  int status = 0;
+  while (MonotonicSeconds() < deadline) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      if (WIFEXITED(status)) return WEXITSTATUS(status);
+      return 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill(pid_, SIGKILL);
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return -1;
+}
+
+OscClient::OscClient(int port) {
+  address_ = lo_address_new("127.0.0.1", std::to_string(port).c_str());
+  server_ = lo_server_new_with_proto(nullptr, LO_UDP, nullptr);
+  lo_server_add_method(server_, nullptr, nullptr, &OscClient::OnReply, this);
+}
+
+OscClient::~OscClient() {
+  lo_server_free(server_);
+  lo_address_free(address_);
+}
+
+bool OscClient::Send(const char* path, lo_message message) {
+  return lo_send_message_from(address_, server_, path, message) >= 0;
+}
+
+int OscClient::OnReply(const char* path, const char* types, lo_arg** argv, int argc, lo_message,
+                       void* user_data) {
+  auto* self = static_cast<OscClient*>(user_data);
+  const std::string p = path;
+  if (p == "/status.reply") {
+    std::map<std::string, double> values;
+    for (int i = 0; i + 1 < argc; i += 2) {
+      if (types[i] != 's') continue;
+      const char t = types[i + 1];
+      double v = t == 'i'   ? argv[i + 1]->i
+                 : t == 'f' ? argv[i + 1]->f
+                 : t == 'h' ? static_cast<double>(argv[i + 1]->h)
+                            : 0.0;
+      values[&argv[i]->s] = v;
+    }
+    self->status_ = values;
+  } else if ((p == "/done" || p == "/fail") && argc >= 1 && types[0] == 's') {
+    self->results_.emplace_back(&argv[0]->s, p == "/done",
+                                argc >= 2 && types[1] == 's' ? &argv[1]->s : "");
+  }
+  return 0;
+}
+
+std::optional<std::map<std::string, double>> OscClient::Status(int timeout_ms) {
+  status_.reset();
+  lo_message m = lo_message_new();
+  Send("/status", m);
+  lo_message_free(m);
+  const double deadline = MonotonicSeconds() + timeout_ms / 1000.0;
+  while (!status_ && MonotonicSeconds() < deadline) lo_server_recv_noblock(server_, 10);
+  return status_;
+}
+
+std::optional<std::pair<bool, std::string>> OscClient::WaitResult(const std::string& address,
+                                                                  int timeout_ms) {
+  const double deadline = MonotonicSeconds() + timeout_ms / 1000.0;
+  for (;;) {
+    for (auto it = results_.begin(); it != results_.end(); ++it) {
+      if (std::get<0>(*it) == address) {
+        auto result = std::make_pair(std::get<1>(*it), std::get<2>(*it));
+        results_.erase(it);
+        return result;
+      }
+    }
+    if (MonotonicSeconds() >= deadline) return std::nullopt;
+    lo_server_recv_noblock(server_, 10);
+  }
+}
+
+}  // namespace chronus::test

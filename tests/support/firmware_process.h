@@ -1,0 +1,60 @@
+// Runs the `chronus` executable as a subprocess and talks to it over OSC with liblo, for
+// integration tests.
+#pragma once
+
+#include <lo/lo.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chronus::test {
+
+/// A free UDP port on 127.0.0.1 (bound and released).
+int FreeUdpPort();
+/// CLOCK_MONOTONIC in seconds.
+double MonotonicSeconds();
+
+class FirmwareProcess {
+ public:
+  ~FirmwareProcess();
+  /// Starts `binary args...` with stdout and stderr appended to `log_path`.
+  bool Start(const std::string& binary, const std::vector<std::string>& args,
+             const std::string& log_path);
+  /// Sends `signal` and waits up to `timeout_s`; returns the exit code, 128+signal when killed
+  /// by a signal, or -1 on timeout (the process is then killed).
+  int Stop(int signal, double timeout_s);
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+/// A liblo client with its own reply port.
+class OscClient {
+ public:
+  explicit OscClient(int port);
+  ~OscClient();
+  lo_address address() const { return address_; }
+  lo_server server() const { return server_; }
+  /// Sends a message built by the caller (not freed).
+  bool Send(const char* path, lo_message message);
+  /// Sends /status and waits for /status.reply; returns the key/value pairs.
+  std::optional<std::map<std::string, double>> Status(int timeout_ms);
+  /// Waits for /done or /fail for `address`; returns {ok, text}.
+  std::optional<std::pair<bool, std::string>> WaitResult(const std::string& address,
+                                                         int timeout_ms);
+
+ private:
+  static int OnReply(const char* path, const char* types, lo_arg** argv, int argc,
+                     lo_message message, void* user_data);
+  lo_address address_ = nullptr;
+  lo_server server_ = nullptr;
+  std::optional<std::map<std::string, double>> status_;
+  std::vector<std::tuple<std::string, bool, std::string>> results_;
+};
+
+}  // namespace chronus::test

@@ -26,18 +26,23 @@ void VoiceAllocator::SetState(Slot& s, SlotState state) {
 
 VoiceAllocator::NoteOnResult VoiceAllocator::NoteOn(int note) {
   NoteOnResult r;
+  // Preference: a free slot, else a released one (already fading out), else a held one; within
+  // a class the oldest note-on wins. Stealing a fading voice is the least audible steal.
+  auto rank = [](SlotState state) {
+    return state == SlotState::kFree ? 0 : state == SlotState::kReleased ? 1 : 2;
+  };
   size_t best = num_voices_;
-  bool best_free = false;
   for (size_t i = 0; i < num_voices_; ++i) {
     const Slot& s = slots_[i];
-    const bool free = s.state == SlotState::kFree;
-    // A free slot beats any sounding one; within a class the smallest stamp (oldest) wins.
-    if (best == num_voices_ || (free && !best_free) ||
-        (free == best_free && s.stamp < slots_[best].stamp)) {
+    if (best == num_voices_) {
       best = i;
-      best_free = free;
+      continue;
     }
+    const Slot& b = slots_[best];
+    const int rs = rank(s.state), rb = rank(b.state);
+    if (rs < rb || (rs == rb && s.stamp < b.stamp)) best = i;
   }
+  const bool best_free = best < num_voices_ && slots_[best].state == SlotState::kFree;
   if (best == num_voices_) return r;
   Slot& s = slots_[best];
   r.slot = static_cast<int>(best);

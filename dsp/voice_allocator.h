@@ -13,7 +13,8 @@ namespace chronus::dsp {
 /// (gate off, release still sounding until the rendering side reports it finished via
 /// MarkFree). NoteOn takes the free slot that has been unused longest (so load rotates over all
 /// slots, whichever way they are split between workers; ties -> lowest slot), else steals the
-/// slot of the oldest note-on, held or released. O(num_voices) per call, no allocation.
+/// released slot of the oldest note-on (it is already fading out), else the held slot of the
+/// oldest note-on. O(num_voices) per call, no allocation.
 class VoiceAllocator {
  public:
   enum class SlotState : uint8_t { kFree, kHeld, kReleased };

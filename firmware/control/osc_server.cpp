@@ -44,12 +44,16 @@ bool ShouldLog() {
 
 OscServer::OscServer(const OscServerConfig& config, ControlQueue& control, Recorder* recorder,
                      StatusFn status)
-    : config_(config), control_(control), recorder_(recorder), status_(std::move(status)) {}
+    : config_(config),
+      control_(control.AddProducerNonRt()),
+      recorder_(recorder),
+      status_(std::move(status)) {}
 
 OscServer::~OscServer() { Stop(); }
 
 std::string OscServer::Start() {
   const std::string port = std::to_string(config_.port);
+  if (control_ == nullptr) return "no free control queue lane for the OSC server";
   g_server.store(this);
   thread_ = lo_server_thread_new_with_proto(port.c_str(), LO_UDP, &OscServer::OnError);
   if (thread_ == nullptr) {
@@ -127,7 +131,7 @@ int OscServer::Handle(const std::string& path, const char* types, lo_arg** argv,
     return true;
   };
   auto queue = [&](const Command& command) {
-    if (!control_.pushNonRt(command)) {
+    if (!control_->pushNonRt(command)) {
       Refuse(path, "control queue full", message);
       return;
     }

@@ -70,7 +70,7 @@ class OscServer {
   void ReplyResult(lo_message to, const std::string& address, bool ok, const std::string& text);
 
   OscServerConfig config_;
-  ControlQueue& control_;
+  ControlQueue::Producer* control_;  // this server's lane, pushed from the liblo thread only
   Recorder* recorder_;
   StatusFn status_;
   lo_server_thread thread_ = nullptr;

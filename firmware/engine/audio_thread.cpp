@@ -73,11 +73,13 @@ void AudioThread::HandleErrorRt(long err) {
 void AudioThread::Run() {
   setup_warnings_ =
       hal::SetUpCurrentThread({"chronus-audio", config_.priority, config_.cpu}).warnings;
+  Log::RegisterRtThread();
   const int err = output_.PrefillAndStartRt();
   if (err < 0) {
     start_error_ = std::string("cannot start the audio stream: ") + snd_strerror(err);
     start_state_.store(-1);
     start_state_.notify_all();
+    Log::UnregisterRtThread();
     return;
   }
   started_ns_.store(MonotonicNs(), std::memory_order_relaxed);
@@ -105,6 +107,7 @@ void AudioThread::Run() {
     }
     if (result < 0) HandleErrorRt(result);
   }
+  Log::UnregisterRtThread();
 }
 
 }  // namespace chronus::firmware

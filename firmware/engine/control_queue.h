@@ -1,11 +1,16 @@
-// The queue of control commands into the audio thread: many non-RT producers (OSC, later GPIO and
-// MIDI threads), one RT consumer.
+// The queue of control commands into the audio thread. Each control thread (OSC server, later the
+// GPIO and MIDI threads) gets its own wait-free single-producer lane (Boost.Lockfree spsc_queue),
+// all preallocated; the audio thread is the one consumer and takes from the lanes in turn.
+// (Boost's multi-producer queue was not used: its freelist is reported by ThreadSanitizer,
+// boostorg/lockfree#78, and one lane per producer needs no compare-and-swap at all.)
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 
-#include <boost/lockfree/queue.hpp>
+#include <boost/lockfree/spsc_queue.hpp>
 
 #include "firmware/engine/command.h"
 
@@ -13,22 +18,67 @@ namespace chronus::firmware {
 
 class ControlQueue {
  public:
-  static constexpr size_t kCapacity = 4096;
+  static constexpr size_t kMaxProducers = 8;
+  static constexpr size_t kLaneCapacity = 2048;  ///< Commands per producer lane.
 
-  /// Queues a command. Any non-RT thread. Returns false (and counts a drop) when full.
-  bool pushNonRt(const Command& command) {
-    if (queue_.bounded_push(command)) return true;
-    dropped_.fetch_add(1, std::memory_order_relaxed);
+  /// One producer's lane. Exactly one thread may push into it.
+  class Producer {
+   public:
+    /// Queues a command. Non-RT; wait-free. Returns false (and counts a drop) when the lane is
+    /// full.
+    bool pushNonRt(const Command& command) {
+      if (queue_.push(command)) return true;
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+
+   private:
+    friend class ControlQueue;
+    boost::lockfree::spsc_queue<Command, boost::lockfree::capacity<kLaneCapacity>> queue_;
+    std::atomic<uint64_t> dropped_{0};
+  };
+
+  ControlQueue() : lanes_(std::make_unique<std::array<Producer, kMaxProducers>>()) {}
+
+  /// Hands out a new producer lane, or nullptr when all kMaxProducers are taken. Non-RT, at
+  /// start-up of the producing thread (safe while the audio thread runs).
+  Producer* AddProducerNonRt() {
+    const size_t index = claimed_.fetch_add(1, std::memory_order_relaxed);
+    if (index >= kMaxProducers) return nullptr;
+    Producer* lane = &(*lanes_)[index];
+    // Publish in order so popRt never reads a lane that is not handed out.
+    size_t expected = index;
+    while (!published_.compare_exchange_weak(expected, index + 1, std::memory_order_release)) {
+      expected = index;
+    }
+    return lane;
+  }
+
+  /// Takes the next command, visiting the lanes in turn so that no producer can starve another.
+  /// Audio thread only; wait-free, no allocation.
+  bool popRt(Command* command) {
+    const size_t count = published_.load(std::memory_order_acquire);
+    for (size_t i = 0; i < count; ++i) {
+      const size_t lane = next_lane_++ % count;
+      if ((*lanes_)[lane].queue_.pop(*command)) return true;
+    }
     return false;
   }
-  /// Takes the oldest command. Audio thread only. Lock-free, no allocation.
-  bool popRt(Command* command) { return queue_.pop(*command); }
-  /// Commands refused because the queue was full. Any thread.
-  uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+
+  /// Commands refused because a lane was full, over all producers. Any thread.
+  uint64_t dropped() const {
+    uint64_t total = 0;
+    const size_t count = published_.load(std::memory_order_acquire);
+    for (size_t i = 0; i < count; ++i) total += (*lanes_)[i].dropped();
+    return total;
+  }
 
  private:
-  boost::lockfree::queue<Command, boost::lockfree::capacity<kCapacity>> queue_;
-  std::atomic<uint64_t> dropped_{0};
+  std::unique_ptr<std::array<Producer, kMaxProducers>> lanes_;
+  std::atomic<size_t> claimed_{0};
+  std::atomic<size_t> published_{0};
+  size_t next_lane_ = 0;  // audio thread only
 };
 
 }  // namespace chronus::firmware

@@ -8,13 +8,22 @@
 #include <mutex>
 #include <string>
 
+#include <boost/lockfree/spsc_queue.hpp>
+
 namespace chronus::firmware {
 
 namespace {
 
-constexpr size_t kRtQueueCapacity = 1024;
+constexpr size_t kRtLanes = 32;
+constexpr size_t kRtLaneCapacity = 256;
 
-boost::lockfree::queue<RtLogRecord, boost::lockfree::capacity<kRtQueueCapacity>> g_rt_queue;
+struct RtLane {
+  boost::lockfree::spsc_queue<RtLogRecord, boost::lockfree::capacity<kRtLaneCapacity>> queue;
+  std::atomic<bool> taken{false};
+};
+
+RtLane g_lanes[kRtLanes];
+thread_local RtLane* t_lane = nullptr;
 std::atomic<uint64_t> g_dropped{0};
 std::atomic<bool> g_running{false};
 std::thread g_thread;
@@ -56,7 +65,9 @@ void Log::PushRt(LogLevel level, const char* format, double a0, double a1, doubl
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);  // vDSO, no syscall
   record.time_ns = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-  if (!g_rt_queue.bounded_push(record)) g_dropped.fetch_add(1, std::memory_order_relaxed);
+  if (t_lane == nullptr || !t_lane->queue.push(record)) {
+    g_dropped.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 std::string Log::FormatRecord(const RtLogRecord& record) {
@@ -81,9 +92,29 @@ std::string Log::FormatRecord(const RtLogRecord& record) {
   return out;
 }
 
+bool Log::RegisterRtThread() {
+  if (t_lane != nullptr) return true;
+  for (RtLane& lane : g_lanes) {
+    bool expected = false;
+    if (lane.taken.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) {
+      t_lane = &lane;
+      return true;
+    }
+  }
+  return false;
+}
+
+void Log::UnregisterRtThread() {
+  if (t_lane == nullptr) return;
+  t_lane->taken.store(false, std::memory_order_release);
+  t_lane = nullptr;
+}
+
 void Log::Drain() {
   RtLogRecord record;
-  while (g_rt_queue.pop(record)) WriteLine(record.level, record.time_ns, FormatRecord(record));
+  for (RtLane& lane : g_lanes) {
+    while (lane.queue.pop(record)) WriteLine(record.level, record.time_ns, FormatRecord(record));
+  }
 }
 
 void Log::Start() {

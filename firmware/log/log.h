@@ -1,14 +1,13 @@
 // Logging. Non-RT threads write lines directly (stderr, which systemd's journal captures); RT
-// threads post fixed-size records into a preallocated lock-free queue that the logging thread
-// formats and writes, so an RT thread never formats, allocates or blocks to log.
+// threads post fixed-size records into their own preallocated single-producer queue (a lane) that
+// the logging thread drains, formats and writes, so an RT thread never formats, allocates or
+// blocks to log.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <string_view>
 #include <thread>
-
-#include <boost/lockfree/queue.hpp>
 
 namespace chronus::firmware {
 
@@ -29,8 +28,13 @@ class Log {
  public:
   /// Writes one line now. Non-RT threads only.
   static void Write(LogLevel level, std::string_view text);
-  /// Posts a record for the logging thread. RT-safe (lock-free push, no allocation); when the
-  /// queue is full the record is dropped and counted.
+  /// Gives the calling thread its own RT log lane. Call once at the start of each RT thread,
+  /// before its loop (not RT-safe). Returns false when all lanes are taken (PushRt then drops).
+  static bool RegisterRtThread();
+  /// Gives the lane back. Call when the RT thread leaves its loop.
+  static void UnregisterRtThread();
+  /// Posts a record for the logging thread. RT-safe (wait-free push into the thread's lane, no
+  /// allocation); when the lane is full, or the thread has none, the record is dropped and counted.
   static void PushRt(LogLevel level, const char* format, double a0 = 0, double a1 = 0,
                      double a2 = 0, double a3 = 0, uint8_t arg_count = 4);
   /// Starts the logging thread. Main thread.

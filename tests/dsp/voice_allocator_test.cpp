@@ -32,12 +32,32 @@ TEST(DspVoiceAllocator, StealsOldestNote) {
   r = a.NoteOn(64);
   EXPECT_EQ(r.slot, 1);
   EXPECT_EQ(r.stolen_note, 61);
-  // Oldest is now 62 on slot 2, even if a newer note is released.
+  // A released (fading) voice is stolen before any held one, even an older held one.
   a.NoteOff(63);
   r = a.NoteOn(65);
+  EXPECT_EQ(r.slot, 0);
+  EXPECT_EQ(r.stolen_note, 63);
+  // With every voice held again, the oldest held note (62 on slot 2) goes.
+  r = a.NoteOn(66);
   EXPECT_EQ(r.slot, 2);
   EXPECT_EQ(r.stolen_note, 62);
   EXPECT_EQ(a.ActiveCount(), 3u);
+}
+
+TEST(DspVoiceAllocator, StealsOldestReleasedBeforeHeld) {
+  VoiceAllocator a;
+  a.Init(4);
+  for (int n = 60; n < 64; ++n) a.NoteOn(n);  // slots 0..3
+  a.NoteOff(63);                              // newest note, released: slot 3
+  a.NoteOff(61);                              // older note, released: slot 1
+  auto r = a.NoteOn(70);
+  EXPECT_EQ(r.slot, 1);  // oldest released
+  EXPECT_EQ(r.stolen_note, 61);
+  r = a.NoteOn(71);
+  EXPECT_EQ(r.slot, 3);  // the other released one
+  r = a.NoteOn(72);
+  EXPECT_EQ(r.slot, 0);  // then the oldest held (60)
+  EXPECT_EQ(r.stolen_note, 60);
 }
 
 TEST(DspVoiceAllocator, NoteOffOfStolenNoteDoesNothing) {
@@ -65,16 +85,18 @@ TEST(DspVoiceAllocator, FreeSlotReuseAfterMarkFree) {
   EXPECT_EQ(a.ReleasedCount(), 1u);
   // Still sounding: the new note takes the never-used slot 3, not the releasing slot 1.
   EXPECT_EQ(a.NoteOn(63).slot, 3);
-  auto r = a.NoteOn(64);  // all busy: steals the oldest (60 on slot 0)
+  auto r = a.NoteOn(64);  // all busy: steals the releasing voice (61 on slot 1)
   EXPECT_TRUE(r.stole);
-  EXPECT_EQ(r.slot, 0);
+  EXPECT_EQ(r.slot, 1);
+  EXPECT_FALSE(a.MarkFree(1));  // a stale "finished" report for the stolen voice is ignored
+  EXPECT_EQ(a.NoteOff(60), 0);
   EXPECT_EQ(a.NoteOff(62), 2);
-  EXPECT_TRUE(a.MarkFree(1));
+  EXPECT_TRUE(a.MarkFree(0));
   EXPECT_TRUE(a.MarkFree(2));
   EXPECT_EQ(a.ActiveCount(), 2u);
-  // Longest-unused free slot first: slot 1 (used at t=2) before slot 2 (t=3).
+  // Longest-unused free slot first: slot 0 (used at t=1) before slot 2 (t=3).
   r = a.NoteOn(65);
-  EXPECT_EQ(r.slot, 1);
+  EXPECT_EQ(r.slot, 0);
   EXPECT_FALSE(r.stole);
   EXPECT_EQ(a.NoteOn(66).slot, 2);
 }

@@ -30,7 +30,8 @@ class OfflineDriver {
     config.channels = 2;
     config.workers = workers;
     config.voices = voices;
-    engine_ = std::make_unique<AudioEngine>(config, control_);
+    engine_ = std::make_unique<AudioEngine>(config, queue_);
+    control_ = queue_.AddProducerNonRt();
     engine_->Start();
     buffer_.resize(kBlock * 2);
   }
@@ -50,12 +51,13 @@ class OfflineDriver {
     }
   }
 
-  ControlQueue& control() { return control_; }
+  ControlQueue::Producer& control() { return *control_; }
   AudioEngine& engine() { return *engine_; }
   const std::vector<int32_t>& buffer() const { return buffer_; }
 
  private:
-  ControlQueue control_;
+  ControlQueue queue_;
+  ControlQueue::Producer* control_ = nullptr;
   std::unique_ptr<AudioEngine> engine_;
   std::vector<int32_t> buffer_;
 };

@@ -1,4 +1,5 @@
-// Concurrency of the control queue: several producers, one consumer; run under TSan too.
+// Concurrency of the control queue: one lane per producer thread, one consumer; also run under
+// TSan by tools/test.
 #include "firmware/engine/control_queue.h"
 
 #include <gtest/gtest.h>
@@ -16,10 +17,12 @@ TEST(ControlQueue, ManyProducersOneConsumerLoseNothingInOrderPerProducer) {
   std::vector<std::thread> producers;
   for (int p = 0; p < kProducers; ++p) {
     producers.emplace_back([&queue, p] {
+      ControlQueue::Producer* lane = queue.AddProducerNonRt();
+      ASSERT_NE(lane, nullptr);
       for (int i = 0; i < kPerProducer; ++i) {
         Command c{CommandType::kSetParam, static_cast<uint8_t>(p), dsp::ParamId::kCutoffHz,
                   static_cast<float>(i)};
-        while (!queue.pushNonRt(c)) std::this_thread::yield();
+        while (!lane->pushNonRt(c)) std::this_thread::yield();
       }
     });
   }
@@ -34,14 +37,37 @@ TEST(ControlQueue, ManyProducersOneConsumerLoseNothingInOrderPerProducer) {
   }
   for (auto& t : producers) t.join();
   for (int p = 0; p < kProducers; ++p) EXPECT_EQ(next[p], kPerProducer);
+  Command extra;
+  EXPECT_FALSE(queue.popRt(&extra));
 }
 
-TEST(ControlQueue, FullQueueRefusesAndCounts) {
+TEST(ControlQueue, FullLaneRefusesAndCounts) {
   ControlQueue queue;
+  ControlQueue::Producer* lane = queue.AddProducerNonRt();
   size_t pushed = 0;
-  while (queue.pushNonRt(Command{CommandType::kNoteOff}) && pushed < 100000) ++pushed;
-  EXPECT_EQ(pushed, ControlQueue::kCapacity);
+  while (lane->pushNonRt(Command{CommandType::kNoteOff}) && pushed < 100000) ++pushed;
+  EXPECT_EQ(pushed, ControlQueue::kLaneCapacity);
   EXPECT_EQ(queue.dropped(), 1u);
+}
+
+TEST(ControlQueue, LanesAreServedInTurn) {
+  ControlQueue queue;
+  ControlQueue::Producer* a = queue.AddProducerNonRt();
+  ControlQueue::Producer* b = queue.AddProducerNonRt();
+  for (int i = 0; i < 100; ++i) a->pushNonRt(Command{CommandType::kNoteOn, 1});
+  b->pushNonRt(Command{CommandType::kNoteOn, 2});
+  // However full lane a is, lane b's command comes within the first two pops.
+  Command first, second;
+  ASSERT_TRUE(queue.popRt(&first));
+  ASSERT_TRUE(queue.popRt(&second));
+  EXPECT_TRUE(first.note == 2 || second.note == 2);
+}
+
+TEST(ControlQueue, ProducerLanesAreLimited) {
+  ControlQueue queue;
+  for (size_t i = 0; i < ControlQueue::kMaxProducers; ++i)
+    EXPECT_NE(queue.AddProducerNonRt(), nullptr);
+  EXPECT_EQ(queue.AddProducerNonRt(), nullptr);
 }
 
 }  // namespace

@@ -12,11 +12,21 @@ TEST(Log, RtRecordsFormatPlaceholders) {
   EXPECT_EQ(Log::FormatRecord(missing), "a 7 b {}");
 }
 
-TEST(Log, RtQueueDropsWhenFullInsteadOfBlocking) {
-  // Without the logging thread nothing drains: pushes beyond the capacity are dropped and counted.
+TEST(Log, RtLaneDropsWhenFullInsteadOfBlocking) {
+  // Without the logging thread nothing drains: pushes beyond the lane's capacity are dropped.
+  ASSERT_TRUE(Log::RegisterRtThread());
   const uint64_t before = Log::dropped();
   for (int i = 0; i < 5000; ++i) Log::PushRt(LogLevel::kDebug, "flood {}", i, 0, 0, 0, 1);
-  EXPECT_GE(Log::dropped() - before, 5000u - 1024u);
+  const uint64_t dropped = Log::dropped() - before;
+  Log::UnregisterRtThread();
+  EXPECT_GE(dropped, 5000u - 256u);
+  EXPECT_LT(dropped, 5000u);
+}
+
+TEST(Log, UnregisteredThreadRecordsAreDroppedAndCounted) {
+  const uint64_t before = Log::dropped();
+  Log::PushRt(LogLevel::kInfo, "no lane");
+  EXPECT_EQ(Log::dropped() - before, 1u);
 }
 
 }  // namespace

@@ -44,4 +44,10 @@ size_t VoiceBank::ActiveCount() const {
   return n;
 }
 
+void VoiceBank::CopyStateFrom(const VoiceBank& other) {
+  num_voices_ = other.num_voices_;
+  num_finished_ = 0;
+  for (size_t i = 0; i < num_voices_; ++i) voices_[i] = other.voices_[i];
+}
+
 }  // namespace chronus::dsp

@@ -31,6 +31,8 @@ class VoiceBank {
   /// Writes (does not add) the mono sum of all voices, `frames` samples. RT-safe.
   void Render(float* out, size_t frames);
 
+  void CopyStateFrom(const VoiceBank& other);
+
   bool IsActive(size_t slot) const { return slot < num_voices_ && voices_[slot].IsActive(); }
   size_t ActiveCount() const;
   size_t num_voices() const { return num_voices_; }

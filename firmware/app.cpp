@@ -10,9 +10,13 @@
 #include "firmware/config/board_config.h"
 #include "firmware/engine/audio_engine.h"
 #include "firmware/engine/audio_thread.h"
+#include "firmware/engine/fault.h"
+#include "firmware/engine/worker_supervisor.h"
+#include "firmware/health/watchdog.h"
 #include "firmware/log/log.h"
 #include "firmware/recorder/recorder.h"
 #include "hal/audio/alsa_output.h"
+#include "hal/rt/clock.h"
 #include "hal/rt/thread_setup.h"
 
 namespace chronus::firmware {
@@ -53,6 +57,15 @@ int RunApp(const AppOptions& options) {
     auto parent = std::filesystem::path(board.audio.capture_path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   }
+
+  std::vector<FaultSpec> faults;
+  for (const std::string& text : options.faults) {
+    FaultSpec fault;
+    const std::string error = ParseFault(text, &fault);
+    if (!error.empty()) return Fail(2, error);
+    faults.push_back(fault);
+  }
+  if (!faults.empty()) LogWarning("fault injection armed (--fault): this run is a test");
 
   const std::string lock = hal::LockMemory();
   if (!lock.empty()) LogWarning(lock);
@@ -96,9 +109,34 @@ int RunApp(const AppOptions& options) {
   }
   if (!audio.setup_warnings().empty()) LogWarning("audio thread: " + audio.setup_warnings());
 
+  WorkerSupervisor supervisor(engine, SupervisorConfig{}, faults, hal::MonotonicNs());
+  bool wedged_reported = false;
+  Watchdog watchdog(
+      WatchdogConfig{}, supervisor, ProgressSources{[&] { return engine.periods(); }, {}, {}},
+      [&] { wedged_reported = false; },
+      [&](const std::string& problems) {
+        if (!wedged_reported)
+          LogError("watchdog: " + problems + "not telling systemd we are alive");
+        wedged_reported = true;
+      });
+  watchdog.Start();
+
+  auto sum_shares = [&](auto field) {
+    uint64_t total = 0;
+    for (size_t i = 0; i < engine.share_count(); ++i) total += field(engine.share(i));
+    return total;
+  };
+  auto failovers = [&] { return sum_shares([](WorkerShare& s) { return s.failovers(); }); };
+  auto handbacks = [&] { return sum_shares([](WorkerShare& s) { return s.handbacks(); }); };
+  auto replacements = [&] { return sum_shares([](WorkerShare& s) { return s.adoptions(); }); };
+  auto standby_periods = [&] {
+    return sum_shares([](WorkerShare& s) { return s.standby_periods(); });
+  };
+  auto workers_on_standby = [&] {
+    return sum_shares(
+        [](WorkerShare& s) -> uint64_t { return s.mode() == WorkerShare::Mode::kStandby ? 1 : 0; });
+  };
   OscServer osc({board.osc_port}, control, &recorder, [&] {
-    const double period_ms = 1000.0 * output.period_frames() / output.sample_rate();
-    (void)period_ms;
     return std::vector<StatusEntry>{
         {"sample_rate", static_cast<double>(output.sample_rate())},
         {"period", static_cast<double>(output.period_frames())},
@@ -116,6 +154,11 @@ int RunApp(const AppOptions& options) {
         {"dropped_commands", static_cast<double>(engine.dropped_commands() + control.dropped())},
         {"device_errors", static_cast<double>(audio.device_errors())},
         {"periods_played", static_cast<double>(engine.periods())},
+        {"failovers", static_cast<double>(failovers())},
+        {"standby_periods", static_cast<double>(standby_periods())},
+        {"workers_on_standby", static_cast<double>(workers_on_standby())},
+        {"worker_replacements", static_cast<double>(replacements())},
+        {"handbacks", static_cast<double>(handbacks())},
     };
   });
   const std::string osc_error = osc.Start();
@@ -143,6 +186,7 @@ int RunApp(const AppOptions& options) {
           "; shutting down");
 
   osc.Stop();
+  watchdog.Stop();
   if (recorder.recording()) {
     auto result = recorder.StopNonRt();
     LogInfo("recording finalized: " + result.path_or_error);

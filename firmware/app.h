@@ -17,6 +17,7 @@ struct AppOptions {
   int osc_port = -1;
   int period = -1;  ///< frames
   int periods = -1;
+  std::vector<std::string> faults;  ///< --fault specs (tests only; see engine/fault.h)
   std::string model_path = "/proc/device-tree/model";  ///< For board detection (tests inject).
   std::string cards_path = "/proc/asound/cards";
 };

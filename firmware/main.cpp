@@ -24,6 +24,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(16, 4096));
   cli.add_option("--periods", options.periods, "Periods per buffer (overrides the board)")
       ->check(CLI::Range(2, 16));
+  cli.add_option("--fault", options.faults,
+                 "Test only: inject a fault into a DSP worker, e.g. stall:0:50@2 (stall worker 0 "
+                 "for 50 ms, 2 s after start), spin:1@3 (spin forever), throw:0@2. Repeatable.");
   CLI11_PARSE(cli, argc, argv);
 
   // Every thread inherits this mask; the main thread takes the signals with sigwait.

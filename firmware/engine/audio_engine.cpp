@@ -20,10 +20,9 @@ AudioEngine::AudioEngine(const EngineConfig& config, ControlQueue& control)
     wc.block_frames = config.block_frames;
     wc.voices = (config.voices + n - 1 - w) / n;  // voices v with v % n == w
     wc.lookahead_blocks = config.lookahead_blocks;
-    workers_.push_back(std::make_unique<DspWorker>(wc));
+    owned_.push_back(std::make_unique<DspWorker>(wc));
+    shares_.push_back(std::make_unique<WorkerShare>(owned_.back().get(), wc));
   }
-  popped_.assign(n, nullptr);
-  commands_sent_.assign(n, 0);
   note_on_seq_.assign(config.voices, 0);
   mix_.assign(config.block_frames, 0.0f);
   allocator_.Init(config.voices);
@@ -34,31 +33,42 @@ AudioEngine::AudioEngine(const EngineConfig& config, ControlQueue& control)
 AudioEngine::~AudioEngine() { Stop(); }
 
 void AudioEngine::Start() {
-  for (auto& worker : workers_) worker->Start();
+  for (auto& share : shares_) share->worker()->Start();
 }
 
 void AudioEngine::Stop() {
-  for (auto& worker : workers_) worker->Stop();
+  std::lock_guard lock(workers_mutex_);
+  for (auto& worker : owned_) worker->Stop();  // abandoned workers are detached: no-op
+}
+
+std::vector<DspWorker*> AudioEngine::workers() const {
+  std::vector<DspWorker*> out;
+  for (const auto& share : shares_) out.push_back(share->worker());
+  return out;
+}
+
+DspWorker* AudioEngine::CreateReplacementNonRt(size_t index, int cpu) {
+  DspWorkerConfig wc = shares_[index]->config();
+  wc.cpu = cpu;
+  wc.prefill = false;
+  auto worker = std::make_unique<DspWorker>(wc);
+  worker->Start();
+  std::lock_guard lock(workers_mutex_);
+  owned_.push_back(std::move(worker));
+  return owned_.back().get();
 }
 
 void AudioEngine::SendRt(uint32_t voice, WorkerCommand command) {
   const uint32_t n = config_.workers;
-  const uint32_t w = voice % n;
   command.slot = static_cast<uint16_t>(voice / n);
-  if (workers_[w]->pushCommandRt(command)) {
-    ++commands_sent_[w];
-  } else {
+  if (!shares_[voice % n]->SendRt(command)) {
     dropped_commands_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
 void AudioEngine::BroadcastRt(const WorkerCommand& command) {
-  for (uint32_t w = 0; w < config_.workers; ++w) {
-    if (workers_[w]->pushCommandRt(command)) {
-      ++commands_sent_[w];
-    } else {
-      dropped_commands_.fetch_add(1, std::memory_order_relaxed);
-    }
+  for (auto& share : shares_) {
+    if (!share->SendRt(command)) dropped_commands_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -76,7 +86,7 @@ void AudioEngine::ApplyRt(const Command& command) {
       SendRt(static_cast<uint32_t>(voice),
              WorkerCommand{CommandType::kNoteOn, command.note, {}, 0, command.value});
       note_on_seq_[static_cast<size_t>(voice)] =
-          commands_sent_[static_cast<uint32_t>(voice) % config_.workers];
+          shares_[static_cast<uint32_t>(voice) % config_.workers]->commands_sent_rt();
       break;
     }
     case CommandType::kNoteOff: {
@@ -107,17 +117,13 @@ void AudioEngine::RenderPeriodRt(int32_t* out) {
   const uint32_t n = config_.workers;
   const uint32_t frames = config_.block_frames;
 
-  // 1. Collect the blocks rendered for this period and learn which voices have finished.
+  // 1. Collect the blocks rendered for this period (or engage the standby path for a late one)
+  //    and learn which voices have finished.
   for (uint32_t w = 0; w < n; ++w) {
-    WorkerBlock* block = workers_[w]->popBlockRt();
-    popped_[w] = block;
-    if (block == nullptr) {
-      late_blocks_.fetch_add(1, std::memory_order_relaxed);
-      continue;
-    }
+    WorkerShare& share = *shares_[w];
+    if (!share.BeginPeriodRt()) late_blocks_.fetch_add(1, std::memory_order_relaxed);
     for (uint32_t voice = w; voice < config_.voices; voice += n) {
-      if (allocator_.note(voice) >= 0 && !block->active[voice / n] &&
-          block->commands_applied >= note_on_seq_[voice]) {
+      if (allocator_.note(voice) >= 0 && share.ReportsSilentRt(voice / n, note_on_seq_[voice])) {
         allocator_.MarkFree(voice);
       }
     }
@@ -130,12 +136,7 @@ void AudioEngine::RenderPeriodRt(int32_t* out) {
 
   // 3. Mix and hand the blocks back so the workers render the next period now.
   for (uint32_t i = 0; i < frames; ++i) mix_[i] = 0.0f;
-  for (uint32_t w = 0; w < n; ++w) {
-    WorkerBlock* block = popped_[w];
-    if (block == nullptr) continue;
-    for (uint32_t i = 0; i < frames; ++i) mix_[i] += block->samples[i];
-    workers_[w]->returnBlockRt(block);
-  }
+  for (auto& share : shares_) share->MixAndReleaseRt(mix_.data(), frames);
 
   // 4. Master gain (smoothed per sample), soft clip, 24-bit quantisation into int32 frames.
   const uint32_t channels = config_.channels;

@@ -8,12 +8,14 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "dsp/one_pole.h"
 #include "dsp/voice_allocator.h"
 #include "firmware/engine/control_queue.h"
 #include "firmware/engine/dsp_worker.h"
+#include "firmware/engine/worker_share.h"
 
 namespace chronus::firmware {
 
@@ -43,11 +45,20 @@ class AudioEngine {
 
   /// Renders one period of `block_frames` frames into `out` (interleaved, `channels` per frame,
   /// full-scale int32 whose low 8 bits are zero: the output has 24-bit resolution). Never blocks,
-  /// never allocates. A worker block that is not ready is counted as late and its share is silent.
+  /// never allocates. A worker block that is not ready is counted as late and its share is
+  /// rendered on the standby path in this same period (see worker_share.h).
   void RenderPeriodRt(int32_t* out);
 
   const EngineConfig& config() const { return config_; }
-  const std::vector<std::unique_ptr<DspWorker>>& workers() const { return workers_; }
+  /// The workers rendering now (one per share). Non-RT.
+  std::vector<DspWorker*> workers() const;
+  /// The audio thread's side of worker `index` (standby path, counters). Non-RT callers use its
+  /// NonRt methods and counters only.
+  WorkerShare& share(size_t index) { return *shares_[index]; }
+  size_t share_count() const { return shares_.size(); }
+  /// Creates and starts a replacement for share `index` pinned to `cpu` (-1: not pinned), owned by
+  /// the engine for the rest of the process. It starts idle (no prefill). Non-RT.
+  DspWorker* CreateReplacementNonRt(size_t index, int cpu);
   uint64_t late_blocks() const { return late_blocks_.load(std::memory_order_relaxed); }
   uint64_t periods() const { return periods_.load(std::memory_order_relaxed); }
   uint32_t active_voices() const { return active_voices_.load(std::memory_order_relaxed); }
@@ -62,10 +73,10 @@ class AudioEngine {
 
   EngineConfig config_;
   ControlQueue& control_;
-  std::vector<std::unique_ptr<DspWorker>> workers_;
-  std::vector<WorkerBlock*> popped_;
-  std::vector<uint64_t> commands_sent_;  // per worker
-  std::vector<uint64_t> note_on_seq_;    // per voice: worker command count after its NoteOn
+  mutable std::mutex workers_mutex_;  // guards owned_ (non-RT only)
+  std::vector<std::unique_ptr<DspWorker>> owned_;
+  std::vector<std::unique_ptr<WorkerShare>> shares_;
+  std::vector<uint64_t> note_on_seq_;  // per voice: its share's command count after its NoteOn
   std::vector<float> mix_;
   dsp::VoiceAllocator allocator_;
   dsp::OnePole master_gain_;  // linear gain, smoothed per sample

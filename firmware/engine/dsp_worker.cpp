@@ -1,32 +1,52 @@
 #include "firmware/engine/dsp_worker.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <time.h>
 
+#include <stdexcept>
+
+#include "hal/rt/clock.h"
 #include "hal/rt/thread_setup.h"
 
 namespace chronus::firmware {
 
-namespace {
-
-uint64_t MonotonicNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+void ApplyWorkerCommand(dsp::VoiceBank& bank, const WorkerCommand& command) {
+  switch (command.type) {
+    case CommandType::kNoteOn:
+      bank.NoteOn(command.slot, command.note, command.value);
+      break;
+    case CommandType::kNoteOff:
+      bank.NoteOff(command.slot);
+      break;
+    case CommandType::kSetParam:
+      bank.SetParam(command.param, command.value);
+      break;
+    case CommandType::kAllNotesOff:
+      for (size_t slot = 0; slot < bank.num_voices(); ++slot) bank.NoteOff(slot);
+      break;
+  }
 }
-
-}  // namespace
 
 DspWorker::DspWorker(const DspWorkerConfig& config)
     : config_(config),
+      checkpoints_(config.lookahead_blocks + 1),
       storage_(static_cast<size_t>(config.block_frames) * config.lookahead_blocks),
       blocks_(config.lookahead_blocks),
       ready_(config.lookahead_blocks),
       free_(config.lookahead_blocks) {
   bank_.Init(config.sample_rate, config.voices);
+  for (auto& checkpoint : checkpoints_) checkpoint.CopyStateFrom(bank_);
   for (uint32_t i = 0; i < config.lookahead_blocks; ++i) {
-    blocks_[i].samples = storage_.data() + static_cast<size_t>(i) * config.block_frames;
-    blocks_[i].frames = config.block_frames;
-    free_.push(&blocks_[i]);
+    WorkerBlock& block = blocks_[i];
+    block.samples = storage_.data() + static_cast<size_t>(i) * config.block_frames;
+    block.frames = config.block_frames;
+    block.checkpoint = &checkpoints_[0];
+    if (config.prefill) {
+      free_.push(&block);
+    } else {
+      ready_.push(&block);
+    }
   }
 }
 
@@ -46,7 +66,13 @@ void DspWorker::Stop() {
   thread_.join();
 }
 
-std::string DspWorker::setup_warnings() const { return setup_warnings_; }
+void DspWorker::AbandonNonRt() {
+  if (!thread_.joinable()) return;
+  sched_param param{};
+  pthread_setschedparam(thread_.native_handle(), SCHED_IDLE, &param);
+  stop_.store(true, std::memory_order_release);
+  thread_.detach();
+}
 
 void DspWorker::returnBlockRt(WorkerBlock* block) {
   free_.push(block);
@@ -54,49 +80,72 @@ void DspWorker::returnBlockRt(WorkerBlock* block) {
   wake_.notify_one();
 }
 
-void DspWorker::Apply(const WorkerCommand& command) {
-  switch (command.type) {
-    case CommandType::kNoteOn:
-      bank_.NoteOn(command.slot, command.note, command.value);
-      break;
-    case CommandType::kNoteOff:
-      bank_.NoteOff(command.slot);
-      break;
-    case CommandType::kSetParam:
-      bank_.SetParam(command.param, command.value);
-      break;
-    case CommandType::kAllNotesOff:
-      for (uint32_t slot = 0; slot < config_.voices; ++slot) bank_.NoteOff(slot);
-      break;
+void DspWorker::InjectFaultNonRt(const FaultSpec& fault) {
+  fault_stall_ms_.store(fault.stall_ms, std::memory_order_relaxed);
+  fault_type_.store(static_cast<uint8_t>(fault.type), std::memory_order_release);
+}
+
+void DspWorker::ConsumeFault() {
+  const auto type = static_cast<FaultType>(fault_type_.exchange(0, std::memory_order_acquire));
+  switch (type) {
+    case FaultType::kNone:
+      return;
+    case FaultType::kStall: {
+      const double ms = fault_stall_ms_.load(std::memory_order_relaxed);
+      timespec pause{static_cast<time_t>(ms / 1000), static_cast<long>(ms * 1e6) % 1000000000};
+      nanosleep(&pause, nullptr);
+      return;
+    }
+    case FaultType::kSpin:
+      for (;;) asm volatile("" ::: "memory");
+    case FaultType::kThrow:
+      throw std::runtime_error("injected fault");
   }
 }
 
 void DspWorker::Run() {
-  hal::RtThreadConfig rt{"chronus-dsp" + std::to_string(config_.index), config_.priority,
-                         config_.cpu};
+  const hal::RtThreadConfig rt{"chronus-dsp" + std::to_string(config_.index), config_.priority,
+                               config_.cpu};
   setup_warnings_ = hal::SetUpCurrentThread(rt).warnings;
   setup_done_.store(true);
   setup_done_.notify_all();
   in_loop_.store(true, std::memory_order_release);
+  try {
+    RunLoop();
+  } catch (...) {
+    // Only an injected fault throws here: the thread ends and the watchdog replaces it.
+    failed_.store(true, std::memory_order_release);
+  }
+  in_loop_.store(false, std::memory_order_release);
+}
+
+void DspWorker::RunLoop() {
   // Render loop: no allocation, no lock, no syscall but the futex wait when idle.
   while (!stop_.load(std::memory_order_acquire)) {
     const uint32_t seen = wake_.load(std::memory_order_acquire);
     WorkerBlock* block = nullptr;
     while (free_.pop(block)) {
-      const uint64_t start = MonotonicNs();
+      const int64_t start = hal::MonotonicNs();
+      render_started_ns_.store(start, std::memory_order_release);
+      ConsumeFault();
       WorkerCommand command;
       while (commands_.pop(command)) {
-        Apply(command);
+        ApplyWorkerCommand(bank_, command);
         ++commands_applied_;
       }
       bank_.Render(block->samples, block->frames);
+      block->index = next_index_++;
       block->commands_applied = commands_applied_;
+      dsp::VoiceBank& checkpoint = checkpoints_[block->index % checkpoints_.size()];
+      checkpoint.CopyStateFrom(bank_);
+      block->checkpoint = &checkpoint;
       for (uint32_t slot = 0; slot < config_.voices; ++slot) {
         block->active[slot] = bank_.IsActive(slot);
       }
+      render_started_ns_.store(0, std::memory_order_release);
       ready_.push(block);
       blocks_rendered_.fetch_add(1, std::memory_order_relaxed);
-      const uint64_t took = MonotonicNs() - start;
+      const auto took = static_cast<uint64_t>(hal::MonotonicNs() - start);
       if (took > worst_render_ns_.load(std::memory_order_relaxed)) {
         worst_render_ns_.store(took, std::memory_order_relaxed);
       }
@@ -104,7 +153,6 @@ void DspWorker::Run() {
     if (stop_.load(std::memory_order_acquire)) break;
     wake_.wait(seen, std::memory_order_acquire);
   }
-  in_loop_.store(false, std::memory_order_release);
 }
 
 }  // namespace chronus::firmware

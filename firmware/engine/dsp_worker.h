@@ -1,11 +1,12 @@
 // A DSP worker thread: owns a share of the synth's voices and renders them one block ahead of the
-// audio thread into preallocated blocks that travel through lock-free queues.
+// audio thread into preallocated blocks that travel through lock-free queues. After each block it
+// publishes a checkpoint (its voice state after that block) and a heartbeat, so that the audio
+// thread can take its share over at once when a block is late (see share_standby.h).
 #pragma once
 
 #include <atomic>
 #include <bitset>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -14,6 +15,7 @@
 
 #include "dsp/voice_bank.h"
 #include "firmware/engine/command.h"
+#include "firmware/engine/fault.h"
 
 namespace chronus::firmware {
 
@@ -21,8 +23,10 @@ namespace chronus::firmware {
 struct WorkerBlock {
   float* samples = nullptr;  ///< Points into the worker's preallocated storage.
   uint32_t frames = 0;
-  uint64_t commands_applied = 0;        ///< Worker commands applied before this block was rendered.
-  std::bitset<dsp::kMaxVoices> active;  ///< Worker-local voice slots still sounding after it.
+  uint64_t index = 0;             ///< 0, 1, 2, ... in rendering order.
+  uint64_t commands_applied = 0;  ///< Worker commands applied before this block was rendered.
+  const dsp::VoiceBank* checkpoint = nullptr;  ///< Voice state right after this block.
+  std::bitset<dsp::kMaxVoices> active;         ///< Worker-local voice slots still sounding.
 };
 
 struct DspWorkerConfig {
@@ -33,9 +37,17 @@ struct DspWorkerConfig {
   uint32_t block_frames = 128;    ///< Frames per block (= the device period).
   uint32_t voices = 8;            ///< Voice slots this worker owns.
   uint32_t lookahead_blocks = 1;  ///< Blocks rendered ahead of the audio thread.
+  /// true: the worker renders its first blocks at once. false (a replacement worker): its blocks
+  /// start in the ready queue unrendered, for the audio thread to park until it hands the share
+  /// over with the voice state it kept.
+  bool prefill = true;
 };
 
-/// Construction, Start and Stop from the main thread; the *Rt methods from the audio thread only.
+/// Applies one worker command to a voice bank. Shared by the worker and the audio thread's
+/// standby path, so both interpret commands identically. RT-safe.
+void ApplyWorkerCommand(dsp::VoiceBank& bank, const WorkerCommand& command);
+
+/// Construction, Start and Stop from a non-RT thread; the *Rt methods from the audio thread only.
 class DspWorker {
  public:
   static constexpr size_t kCommandCapacity = 1024;
@@ -45,10 +57,14 @@ class DspWorker {
   DspWorker(const DspWorker&) = delete;
   DspWorker& operator=(const DspWorker&) = delete;
 
-  /// Starts the thread; it renders `lookahead_blocks` blocks of silence-or-voices at once.
+  /// Starts the thread and returns once it has set itself up.
   void Start();
-  /// Stops and joins the thread.
+  /// Stops and joins the thread. Must not be called on an abandoned worker.
   void Stop();
+  /// Gives up on a thread that does not come back (spinning, or stalled for good): demotes it to
+  /// SCHED_IDLE so it cannot starve a core, and detaches it. The object must then be kept alive
+  /// for as long as the process runs. Non-RT.
+  void AbandonNonRt();
 
   /// Queues a command for the next block the worker renders. Audio thread. False when full.
   bool pushCommandRt(const WorkerCommand& command) { return commands_.push(command); }
@@ -59,23 +75,39 @@ class DspWorker {
   }
   /// Hands a block back for rendering and wakes the worker (a futex wake; never blocks).
   void returnBlockRt(WorkerBlock* block);
+  /// The worker's own voice bank. The audio thread may write it (hand-over) only while it holds
+  /// every one of the worker's blocks: the worker is then idle and has published all its writes.
+  dsp::VoiceBank& bankForHandoverRt() { return bank_; }
+  /// Commands the worker has applied; valid under the same condition as bankForHandoverRt.
+  uint64_t commands_applied_for_handover_rt() const { return commands_applied_; }
+
+  /// Arms a fault for the worker's next block (tests only). Non-RT.
+  void InjectFaultNonRt(const FaultSpec& fault);
 
   const DspWorkerConfig& config() const { return config_; }
   /// Warnings from the thread's real-time set-up ("" when all applied). Valid after Start().
-  std::string setup_warnings() const;
-  /// Blocks rendered since start. Any thread.
+  std::string setup_warnings() const { return setup_warnings_; }
+  /// Heartbeat, any thread: blocks rendered since start.
   uint64_t blocks_rendered() const { return blocks_rendered_.load(std::memory_order_relaxed); }
+  /// Heartbeat, any thread: CLOCK_MONOTONIC ns at which the block being rendered was started,
+  /// or 0 while the worker is idle.
+  int64_t render_started_ns() const { return render_started_ns_.load(std::memory_order_acquire); }
   /// Longest time one block took to render, ns. Any thread.
   uint64_t worst_render_ns() const { return worst_render_ns_.load(std::memory_order_relaxed); }
-  /// True once the thread entered its render loop.
+  /// True while the thread is in its render loop; false before Start and after it ended (Stop,
+  /// or an exception thrown in a render).
   bool running() const { return in_loop_.load(std::memory_order_acquire); }
+  /// True once the thread ended because a render threw. Any thread.
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
 
  private:
   void Run();
-  void Apply(const WorkerCommand& command);
+  void RunLoop();
+  void ConsumeFault();
 
   DspWorkerConfig config_;
   dsp::VoiceBank bank_;
+  std::vector<dsp::VoiceBank> checkpoints_;  // lookahead + 1, ring by block index
   std::vector<float> storage_;
   std::vector<WorkerBlock> blocks_;
   boost::lockfree::spsc_queue<WorkerCommand> commands_{kCommandCapacity};
@@ -84,11 +116,16 @@ class DspWorker {
   std::atomic<uint32_t> wake_{0};
   std::atomic<bool> stop_{false};
   std::atomic<bool> in_loop_{false};
-  std::atomic<uint64_t> blocks_rendered_{0};
-  std::atomic<uint64_t> worst_render_ns_{0};
-  uint64_t commands_applied_ = 0;
-  std::string setup_warnings_;
+  std::atomic<bool> failed_{false};
   std::atomic<bool> setup_done_{false};
+  std::atomic<uint64_t> blocks_rendered_{0};
+  std::atomic<int64_t> render_started_ns_{0};
+  std::atomic<uint64_t> worst_render_ns_{0};
+  std::atomic<uint8_t> fault_type_{0};
+  std::atomic<double> fault_stall_ms_{0};
+  uint64_t commands_applied_ = 0;
+  uint64_t next_index_ = 0;
+  std::string setup_warnings_;
   std::thread thread_;
 };
 

@@ -33,6 +33,7 @@ class OfflineDriver {
     engine_ = std::make_unique<AudioEngine>(config, queue_);
     control_ = queue_.AddProducerNonRt();
     engine_->Start();
+    workers_ = engine_->workers();  // not in Render: the test thread plays the RT audio thread
     buffer_.resize(kBlock * 2);
   }
   ~OfflineDriver() { engine_->Stop(); }
@@ -41,7 +42,7 @@ class OfflineDriver {
   void Render(int periods, std::vector<float>* out = nullptr) {
     for (int p = 0; p < periods; ++p) {
       const uint64_t target = engine_->periods() + 1;  // lookahead 1: block p ready after p+1
-      for (const auto& worker : engine_->workers()) {
+      for (DspWorker* worker : workers_) {
         while (worker->blocks_rendered() < target) std::this_thread::yield();
       }
       engine_->RenderPeriodRt(buffer_.data());
@@ -59,6 +60,7 @@ class OfflineDriver {
   ControlQueue queue_;
   ControlQueue::Producer* control_ = nullptr;
   std::unique_ptr<AudioEngine> engine_;
+  std::vector<DspWorker*> workers_;
   std::vector<int32_t> buffer_;
 };
 

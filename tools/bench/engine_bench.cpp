@@ -52,9 +52,10 @@ void BM_EnginePeriod(benchmark::State& state) {
                               ParamId::kCutoffHz, 1.0f / float(voices)});
   }
   std::vector<int32_t> out(kPeriod * 2);
+  const std::vector<chronus::firmware::DspWorker*> worker_threads = engine.workers();
   auto render = [&] {
     const uint64_t target = engine.periods() + 1;
-    for (const auto& worker : engine.workers()) {
+    for (const auto* worker : worker_threads) {
       while (worker->blocks_rendered() < target) {
       }
     }

@@ -1,0 +1,177 @@
+// The standby path end to end: faults injected into a DSP worker of the real firmware on the
+// virtual card; the captured audio must have no gap and no discontinuity, and the worker must get
+// its voices back (or be replaced) afterwards.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <numbers>
+#include <thread>
+
+#include "tests/support/audio_analysis.h"
+#include "tests/support/firmware_process.h"
+
+namespace chronus::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kPeriod = 512;  // generous: VM scheduling gaps below 21 ms cause no xrun
+constexpr double kRate = 48000.0;
+
+struct FaultRun {
+  std::string kind;  // "stall:0:50", "spin:0", "throw:0"
+  int count;         // faults in the run
+  double spacing_s;  // between faults
+};
+
+struct RunResult {
+  bool ok = false;
+  std::string error;
+  std::map<std::string, double> status;
+  double max_residual = 0;
+  int64_t checked_frames = 0;
+};
+
+// Largest deviation of x from a pure sinusoid of `hz`: x[n+1] - 2cos(w)x[n] + x[n-1] is 0 for any
+// sine of that frequency whatever its phase and amplitude; a gap, a jump or a repeated block is
+// not.
+double MaxSineResidual(const std::vector<float>& x, int64_t from, int64_t to, double hz) {
+  const double c = 2.0 * std::cos(2.0 * std::numbers::pi * hz / kRate);
+  double worst = 0;
+  for (int64_t n = std::max<int64_t>(from, 1); n + 1 < to; ++n) {
+    const double r = double(x[size_t(n + 1)]) - c * x[size_t(n)] + double(x[size_t(n - 1)]);
+    worst = std::max(worst, std::fabs(r));
+  }
+  return worst;
+}
+
+RunResult RunWithFaults(const FaultRun& run) {
+  RunResult result;
+  const fs::path dir =
+      fs::temp_directory_path() /
+      ("chronus-fo-" + std::to_string(getpid()) + "-" +
+       std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+  fs::create_directories(dir);
+  const int port = FreeUdpPort();
+  const std::string capture = (dir / "capture.wav").string();
+  std::vector<std::string> args = {"--board",      "dev-virtual",
+                                   "--period",     std::to_string(kPeriod),
+                                   "--periods",    "3",
+                                   "--capture",    capture,
+                                   "--recordings", (dir / "rec").string(),
+                                   "--osc-port",   std::to_string(port)};
+  const double first_fault_s = 1.0;
+  for (int i = 0; i < run.count; ++i) {
+    args.push_back("--fault");
+    args.push_back(run.kind + "@" + std::to_string(first_fault_s + i * run.spacing_s));
+  }
+  FirmwareProcess process;
+  if (!process.Start(CHRONUS_BIN, args, (dir / "firmware.log").string())) {
+    result.error = "cannot start chronus";
+    return result;
+  }
+  OscClient client(port);
+  bool ready = false;
+  for (int i = 0; i < 100 && !ready; ++i) ready = client.Status(100).has_value();
+  if (!ready) {
+    result.error = "no /status";
+    return result;
+  }
+  lo_send(client.address(), "/param/waveform", "f", 0.0f);  // one sine: see MaxSineResidual
+  lo_send(client.address(), "/param/attack", "f", 0.001f);
+  lo_send(client.address(), "/note/on", "if", 69, 0.4f);  // voice 0, rendered by worker 0
+  const double run_s = first_fault_s + run.count * run.spacing_s + 0.8;
+  std::this_thread::sleep_for(std::chrono::duration<double>(run_s));
+  auto status = client.Status(2000);
+  const int code = process.Stop(SIGTERM, 10.0);
+  if (!status) {
+    result.error = "no /status after the faults";
+    return result;
+  }
+  result.status = *status;
+  if (code != 0) {
+    result.error = "exit code " + std::to_string(code);
+    return result;
+  }
+  WavData wav = ReadWav(capture);
+  if (!wav.ok) {
+    result.error = "capture: " + wav.error;
+    return result;
+  }
+  const int64_t onset = FindOnset(wav.mono, 0, 0.01f);
+  if (onset < 0) {
+    result.error = "no tone";
+    return result;
+  }
+  // From the sustain (the decay is over after 0.3 s) to the end of the run.
+  const int64_t from = onset + int64_t(0.3 * kRate);
+  const int64_t to = wav.frames - int64_t(0.05 * kRate);
+  result.max_residual = MaxSineResidual(wav.mono, from, to, 440.0);
+  result.checked_frames = to - from;
+  result.ok = true;
+  fs::remove_all(dir);
+  return result;
+}
+
+// Runs `run`, retrying (up to 4 times) a run in which the VM itself caused an xrun: an xrun puts
+// silence into the capture, which is the VM's doing, not the fault's.
+void CheckFaultRun(const FaultRun& run, bool replaced) {
+  RunResult result;
+  int attempt = 0;
+  for (; attempt < 4; ++attempt) {
+    result = RunWithFaults(run);
+    ASSERT_TRUE(result.ok) << result.error;
+    if (result.status["xruns"] == 0) break;
+    std::printf("[ measure  ] %s: %.0f xruns from the VM, run again\n", run.kind.c_str(),
+                result.status["xruns"]);
+  }
+  auto& s = result.status;
+  std::printf(
+      "[ measure  ] %s x%d: failovers %.0f, handbacks %.0f, replacements %.0f, standby periods "
+      "%.0f, late blocks %.0f, xruns %.0f, max deviation from the sine %.2e over %lld frames\n",
+      run.kind.c_str(), run.count, s["failovers"], s["handbacks"], s["worker_replacements"],
+      s["standby_periods"], s["late_blocks"], s["xruns"], result.max_residual,
+      static_cast<long long>(result.checked_frames));
+  ASSERT_EQ(s["xruns"], 0) << "the VM caused xruns in every attempt";
+  // Every fault made the worker miss its deadline, and each miss was covered in its own period.
+  EXPECT_GE(s["failovers"], run.count);
+  EXPECT_EQ(s["late_blocks"], s["standby_periods"]);
+  // No gap, no click: the output stays one continuous sine through every failover. A silent
+  // period or a repeated block would deviate by about the tone's amplitude (~0.1).
+  EXPECT_LT(result.max_residual, 2e-3);
+  // Afterwards every share is rendered by a worker again.
+  EXPECT_EQ(s["workers_on_standby"], 0);
+  if (replaced) {
+    EXPECT_GE(s["worker_replacements"], run.count);
+  } else {
+    EXPECT_GE(s["handbacks"], run.count);
+  }
+}
+
+TEST(Failover, Stall5ms) {
+  // 5 ms is less than the slack of a 512-frame period: the worker may not even be late.
+  RunResult result = RunWithFaults({"stall:0:5", 10, 0.2});
+  ASSERT_TRUE(result.ok) << result.error;
+  std::printf("[ measure  ] stall 5 ms x10: failovers %.0f, xruns %.0f, max deviation %.2e\n",
+              result.status["failovers"], result.status["xruns"], result.max_residual);
+  if (result.status["xruns"] == 0) {
+    EXPECT_LT(result.max_residual, 2e-3);
+  }
+  EXPECT_EQ(result.status["workers_on_standby"], 0);
+}
+
+TEST(Failover, Stall50msTenTimes) { CheckFaultRun({"stall:0:50", 10, 0.25}, false); }
+
+TEST(Failover, Stall500msFiveTimes) { CheckFaultRun({"stall:0:500", 5, 1.0}, true); }
+
+TEST(Failover, SpinForeverTenTimes) { CheckFaultRun({"spin:0", 10, 0.5}, true); }
+
+TEST(Failover, ThrowTenTimes) { CheckFaultRun({"throw:0", 10, 0.3}, true); }
+
+}  // namespace
+}  // namespace chronus::test

@@ -32,6 +32,15 @@ enum class RecordType : uint32_t {
   kStart = 1,    ///< Timeline origin. Payload: int64 t0, CLOCK_MONOTONIC ns of frame 0.
   kSilence = 2,  ///< `frames` frames of silence. No payload.
   kData = 3,     ///< `frames` frames of interleaved samples in the capture format.
+  kContinue =
+      4,  ///< Continues the existing capture file (instead of kFormat). Payload: Continuation.
+};
+
+/// Payload of a kContinue record: the capture file already holds a timeline in `format`, of
+/// which `frames` frames were accounted; new frames are appended after them.
+struct Continuation {
+  CaptureFormat format;
+  int64_t frames = 0;
 };
 
 /// Header of one record; the payload follows it, padded to 8 bytes.

@@ -49,8 +49,9 @@ void CaptureWriter::Stop() {
   thread_.join();
 }
 
-int CaptureWriter::CheckWritable(const std::string& path) {
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+int CaptureWriter::CheckWritable(const std::string& path, bool truncate) {
+  const int fd =
+      open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | (truncate ? O_TRUNC : 0), 0644);
   if (fd < 0) return -errno;
   close(fd);
   return 0;
@@ -107,6 +108,11 @@ void CaptureWriter::Handle(const RecordHeader& header) {
       if (read_payload(&format, sizeof(format))) OpenFile(format);
       break;
     }
+    case RecordType::kContinue: {
+      Continuation continuation;
+      if (read_payload(&continuation, sizeof(continuation))) ContinueFile(continuation);
+      break;
+    }
     case RecordType::kStart: {
       int64_t t0_ns = 0;
       if (read_payload(&t0_ns, sizeof(t0_ns))) WriteT0(t0_ns);
@@ -139,6 +145,39 @@ void CaptureWriter::OpenFile(const CaptureFormat& format) {
   }
   // Keep the header valid after every flush.
   sf_command(file_, SFC_UPDATE_HEADER_NOW, nullptr, 0);
+}
+
+void CaptureWriter::ContinueFile(const Continuation& continuation) {
+  CloseFile();
+  const CaptureFormat& format = continuation.format;
+  SF_INFO info{};
+  SNDFILE* file = sf_open(path_.c_str(), SFM_RDWR, &info);
+  if (file != nullptr && info.samplerate == static_cast<int>(format.rate_hz) &&
+      info.channels == static_cast<int>(format.channels) &&
+      info.format == SfFormat(format.format)) {
+    file_ = file;
+    format_ = format;
+    failed_ = false;
+    sf_count_t frames = sf_seek(file_, 0, SEEK_END);
+    if (frames > continuation.frames) {
+      // More than the timeline accounted (not expected): cut back so frame f stays at its time.
+      sf_count_t keep = continuation.frames;
+      sf_command(file_, SFC_FILE_TRUNCATE, &keep, sizeof(keep));
+      frames = sf_seek(file_, 0, SEEK_END);
+    }
+    if (frames >= 0 && frames < continuation.frames) {
+      WriteSilence(static_cast<uint64_t>(continuation.frames - frames));
+    }
+    sf_command(file_, SFC_UPDATE_HEADER_NOW, nullptr, 0);
+    return;
+  }
+  if (file != nullptr) sf_close(file);
+  std::fprintf(stderr,
+               "chronus_vcard: cannot continue capture '%s' (missing or another format); "
+               "recreating it, with silence for the %" PRId64 " frames it held\n",
+               path_.c_str(), continuation.frames);
+  OpenFile(format);
+  if (continuation.frames > 0) WriteSilence(static_cast<uint64_t>(continuation.frames));
 }
 
 void CaptureWriter::CloseFile() {

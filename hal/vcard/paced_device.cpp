@@ -10,17 +10,34 @@ void PacedDevice::SetHwParams(const HwConfig& config, int64_t now_ns) {
   StopRun(now_ns, false);
   buffer_.assign(config.buffer_frames * config.format.frame_bytes(), 0);
   if (!format_sent_ || !(config.format == config_.format)) {
-    // A new format is a new capture file with its own timeline.
     format_sent_ = true;
-    timeline_started_ = false;
-    end_ = 0;
-    if (capture_ != nullptr) {
-      capture_->PushControl(RecordType::kFormat, &config.format, sizeof(config.format));
+    if (pending_ && pending_->format == config.format) {
+      // The capture file of a previous device goes on: same t0, same frame grid.
+      timeline_started_ = true;
+      clock_ = FrameClock{pending_->t0_ns, config.format.rate_hz};
+      end_ = pending_->frames;
+      if (capture_ != nullptr) {
+        const Continuation record{config.format, end_};
+        capture_->PushControl(RecordType::kContinue, &record, sizeof(record));
+      }
+    } else {
+      // A new format is a new capture file with its own timeline.
+      timeline_started_ = false;
+      end_ = 0;
+      if (capture_ != nullptr) {
+        capture_->PushControl(RecordType::kFormat, &config.format, sizeof(config.format));
+      }
     }
+    pending_.reset();
   }
   config_ = config;
   hw_pos_ = 0;
   appl_pos_ = 0;
+}
+
+std::optional<Timeline> PacedDevice::timeline() const {
+  if (timeline_started_) return Timeline{config_.format, clock_.t0_ns, captured_frames()};
+  return pending_;
 }
 
 void PacedDevice::Prepare(int64_t now_ns) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "hal/vcard/capture_ring.h"
@@ -26,6 +27,14 @@ struct SwConfig {
   uint64_t boundary = 0;        ///< Wrap point of ALSA's hw/appl pointers.
 };
 
+/// A capture timeline: its format, its origin t0 (CLOCK_MONOTONIC ns of global frame 0) and the
+/// global frames accounted to it so far (played or silence).
+struct Timeline {
+  CaptureFormat format;
+  int64_t t0_ns = 0;
+  int64_t frames = 0;
+};
+
 /// What a poll on the device reports.
 enum class Readiness { kNotReady, kReady, kXrun };
 
@@ -45,8 +54,20 @@ class PacedDevice {
   explicit PacedDevice(CaptureRing* capture) : capture_(capture) {}
 
   /// Sets the format and sizes; stops a running stream. A new format starts a new capture
-  /// (a kFormat record; the next Start defines a new t0). Throws std::bad_alloc.
+  /// (a kFormat record; the next Start defines a new t0), unless it is the format of a pending
+  /// ContinueTimeline. Throws std::bad_alloc.
   void SetHwParams(const HwConfig& config, int64_t now_ns);
+  /// Makes the first SetHwParams continue `timeline` (e.g. the capture of a card that was
+  /// unplugged and is open again) if it sets exactly timeline.format: a kContinue record instead
+  /// of kFormat, no kStart, global frame g still plays at timeline.t0_ns + g / rate, and the
+  /// frames from timeline.frames to the next Start are silence. Another format drops it. Call
+  /// before the first SetHwParams.
+  void ContinueTimeline(const Timeline& timeline) { pending_ = timeline; }
+  /// The current timeline once started (or continued) by this device; before that, a pending
+  /// ContinueTimeline; else none.
+  std::optional<Timeline> timeline() const;
+  /// A ContinueTimeline is still waiting for its SetHwParams.
+  bool continuation_pending() const { return pending_.has_value(); }
   void SetSwParams(const SwConfig& config) { sw_ = config; }
 
   /// snd_pcm_prepare: stops a running stream, then resets hw and appl positions to 0.
@@ -92,6 +113,7 @@ class PacedDevice {
   std::vector<uint8_t> buffer_;  // the "DMA" buffer: buffer_frames frames
 
   // Timeline.
+  std::optional<Timeline> pending_;  // ContinueTimeline not yet applied
   bool timeline_started_ = false;
   FrameClock clock_;
   int64_t end_ = 0;  // global frames accounted when not running

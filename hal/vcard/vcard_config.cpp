@@ -35,6 +35,7 @@ std::string AlsaConfigText(const Options& options) {
   text += "pcm." + std::string(kDeviceName) + " {\n";
   text += "  type " + std::string(kDeviceName) + "\n";
   if (!options.capture_path.empty()) text += "  capture " + Quoted(options.capture_path) + "\n";
+  if (!options.control_path.empty()) text += "  control " + Quoted(options.control_path) + "\n";
   text += "  hint {\n    show on\n    description \"Chronus paced virtual card\"\n  }\n";
   text += "}\n";
   return text;

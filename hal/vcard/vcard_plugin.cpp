@@ -7,7 +7,17 @@
 //   pcm.chronus_vcard {
 //     type chronus_vcard
 //     capture "/path/out.wav"   # optional: WAV of what was played, plus out.wav.t0
+//     control "/path/state"     # optional: fault injection, "unplugged" pulls the card out
 //   }
+//
+// Unplugging (the `control` file says "unplugged", seen by a ControlWatcher thread within ~10 ms)
+// is modelled on a USB card's removal: the "DMA" stops, the PCM goes to SND_PCM_STATE_DISCONNECTED
+// and stays there, the poll fd becomes readable with POLLERR (snd_pcm_wait: -ENODEV), every
+// operation that checks the state or reaches the plugin fails with -ENODEV (snd_pcm_recover,
+// prepare, start, mmap_begin/commit, writei, hw/sw params), the position stops moving, and
+// snd_pcm_open fails with -ENODEV while the file says so. Closing the dead PCM remembers its
+// capture timeline; the next open of the same capture path continues it (see
+// hal/vcard/vcard_config.h, Options::control_path).
 //
 // Threading: alsa-lib calls start/stop/pointer/transfer under the PCM's mutex and
 // hw_params/sw_params/prepare/poll_revents without it; the plugin's own mutex serialises all of
@@ -18,15 +28,19 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <string>
 
 #include "hal/vcard/capture_ring.h"
 #include "hal/vcard/capture_writer.h"
+#include "hal/vcard/control_file.h"
 #include "hal/vcard/frame_clock.h"
 #include "hal/vcard/paced_device.h"
 
@@ -43,10 +57,10 @@ constexpr unsigned kMaxPeriodBytes = 128 * 1024;
 constexpr unsigned kMinPeriods = 2;
 constexpr unsigned kMaxPeriods = 64;
 
-// Options parsed from the PCM definition. A future fault-injection `control` file (the card
-// "unplugged" -> -ENODEV) belongs here and in pointer()/poll_revents().
+// Options parsed from the PCM definition.
 struct PluginOptions {
   std::string capture_path;  // empty: no capture
+  std::string control_path;  // empty: never unplugged
 };
 
 struct Vcard {
@@ -54,19 +68,39 @@ struct Vcard {
   int timer_fd = -1;
   int64_t armed_ns = -1;  // current timer setting (PacedDevice time), -1 = unknown
   std::mutex mutex;
+  std::string capture_path;
   std::unique_ptr<CaptureRing> ring;
   std::unique_ptr<CaptureWriter> writer;
   std::unique_ptr<PacedDevice> device;
+  std::unique_ptr<ControlWatcher> watcher;  // null without a control file
+  bool gone_handled = false;                // under mutex: MarkGone stopped the device
 };
 
 Vcard* Get(snd_pcm_ioplug_t* io) { return static_cast<Vcard*>(io->private_data); }
 
 bool Draining(const snd_pcm_ioplug_t* io) { return io->state == SND_PCM_STATE_DRAINING; }
 
+// The card was unplugged (RT-safe: one atomic load).
+bool Gone(const Vcard* v) { return v->watcher != nullptr && v->watcher->unplugged(); }
+
+// Makes the timerfd readable until it is set again (1 ns after the epoch has passed; 0 would
+// disarm it). Thread-safe: also called by the watcher thread.
+void FireNow(int timer_fd) {
+  itimerspec spec{};
+  spec.it_value.tv_nsec = 1;
+  timerfd_settime(timer_fd, TFD_TIMER_ABSTIME, &spec, nullptr);
+}
+
 // Arms the timerfd at the device's next wake time (one-shot, absolute). Setting the timer also
 // clears a pending expiry, so the fd is readable exactly while the device is ready. `force`
 // re-arms even when the time did not change (to clear readability after a spurious wake-up).
+// Once the card is gone the fd stays readable (poll reports POLLERR).
 void Rearm(Vcard* v, bool force) {
+  if (Gone(v)) {
+    FireNow(v->timer_fd);
+    v->armed_ns = 0;
+    return;
+  }
   const int64_t wake = v->device->WakeTimeNs(Draining(&v->io));
   if (wake == v->armed_ns && !force) return;
   itimerspec spec{};
@@ -77,11 +111,61 @@ void Rearm(Vcard* v, bool force) {
   }
   timerfd_settime(v->timer_fd, TFD_TIMER_ABSTIME, &spec, nullptr);
   v->armed_ns = wake;
+  // The watcher may have fired the timer between the Gone() check and our settime: fire again.
+  if (Gone(v)) {
+    FireNow(v->timer_fd);
+    v->armed_ns = 0;
+  }
+}
+
+// Under v->mutex, once Gone(v): the first call stops the "DMA" at the time the unplug was seen
+// (what played until then is captured; then nothing); every call (re)marks the PCM
+// disconnected, as the kernel does for a removed card, and keeps the poll fd readable.
+void MarkGone(Vcard* v) {
+  if (!v->gone_handled) {
+    v->gone_handled = true;
+    const int64_t at = std::min(MonotonicNowNs(), v->watcher->unplugged_at_ns());
+    v->device->Stop(at, v->io.appl_ptr, false);
+  }
+  snd_pcm_ioplug_set_state(&v->io, SND_PCM_STATE_DISCONNECTED);
+  Rearm(v, true);
+}
+
+// Capture timelines of PCMs closed after their card was unplugged, by capture path: the next
+// open of the same capture continues its timeline. Process-wide; the plugin is linked with
+// -z nodelete so that it survives alsa-lib unloading the module between opens. Leaked on
+// purpose (no destruction-order issues at exit).
+std::mutex& OutagesMutex() {
+  static std::mutex mutex;
+  return mutex;
+}
+
+std::map<std::string, Timeline>& Outages() {
+  static auto* outages = new std::map<std::string, Timeline>;
+  return *outages;
+}
+
+std::optional<Timeline> TakeOutage(const std::string& capture_path) {
+  std::lock_guard lock(OutagesMutex());
+  auto it = Outages().find(capture_path);
+  if (it == Outages().end()) return std::nullopt;
+  Timeline timeline = it->second;
+  Outages().erase(it);
+  return timeline;
+}
+
+void PutOutage(const std::string& capture_path, const Timeline& timeline) {
+  std::lock_guard lock(OutagesMutex());
+  Outages()[capture_path] = timeline;
 }
 
 int CbStart(snd_pcm_ioplug_t* io) {
   Vcard* v = Get(io);
   std::lock_guard lock(v->mutex);
+  if (Gone(v)) {
+    MarkGone(v);
+    return -ENODEV;
+  }
   v->device->Start(MonotonicNowNs(), io->appl_ptr);
   Rearm(v, false);
   return 0;
@@ -90,6 +174,10 @@ int CbStart(snd_pcm_ioplug_t* io) {
 int CbStop(snd_pcm_ioplug_t* io) {
   Vcard* v = Get(io);
   std::lock_guard lock(v->mutex);
+  if (Gone(v)) {
+    MarkGone(v);  // alsa-lib sets SETUP after this; the next call marks it disconnected again
+    return 0;
+  }
   v->device->Stop(MonotonicNowNs(), io->appl_ptr, Draining(io));
   Rearm(v, false);
   return 0;
@@ -98,6 +186,13 @@ int CbStop(snd_pcm_ioplug_t* io) {
 snd_pcm_sframes_t CbPointer(snd_pcm_ioplug_t* io) {
   Vcard* v = Get(io);
   std::lock_guard lock(v->mutex);
+  if (Gone(v)) {
+    // A negative position would make ioplug report an xrun (-EPIPE): freeze the position and
+    // let the DISCONNECTED state speak (snd_pcm_wait, recover, mmap_commit: -ENODEV).
+    MarkGone(v);
+    return static_cast<snd_pcm_sframes_t>(
+        v->device->Pointer(MonotonicNowNs(), io->appl_ptr, false));
+  }
   const int64_t pos = v->device->Pointer(MonotonicNowNs(), io->appl_ptr, Draining(io));
   if (pos < 0) Rearm(v, false);  // keep the fd readable during the xrun
   return static_cast<snd_pcm_sframes_t>(pos);
@@ -117,6 +212,10 @@ snd_pcm_sframes_t CbTransfer(snd_pcm_ioplug_t* io, const snd_pcm_channel_area_t*
   const auto* frames = static_cast<const uint8_t*>(areas[0].addr) + areas[0].first / 8 +
                        offset * (areas[0].step / 8);
   std::lock_guard lock(v->mutex);
+  if (Gone(v)) {
+    MarkGone(v);
+    return -ENODEV;
+  }
   v->device->Write(MonotonicNowNs(), io->appl_ptr, frames, size);
   Rearm(v, false);
   return static_cast<snd_pcm_sframes_t>(size);
@@ -143,6 +242,10 @@ int CbHwParams(snd_pcm_ioplug_t* io, snd_pcm_hw_params_t* /*params*/) {
   config.period_frames = io->period_size;
   config.buffer_frames = io->buffer_size;
   std::lock_guard lock(v->mutex);
+  if (Gone(v)) {
+    MarkGone(v);
+    return -ENODEV;
+  }
   try {
     v->device->SetHwParams(config, MonotonicNowNs());
   } catch (const std::bad_alloc&) {
@@ -163,6 +266,10 @@ int CbSwParams(snd_pcm_ioplug_t* io, snd_pcm_sw_params_t* params) {
   snd_pcm_sw_params_get_boundary(params, &value);
   config.boundary = value;
   std::lock_guard lock(v->mutex);
+  if (Gone(v)) {
+    MarkGone(v);
+    return -ENODEV;
+  }
   v->device->SetSwParams(config);
   Rearm(v, false);
   return 0;
@@ -171,6 +278,10 @@ int CbSwParams(snd_pcm_ioplug_t* io, snd_pcm_sw_params_t* params) {
 int CbPrepare(snd_pcm_ioplug_t* io) {
   Vcard* v = Get(io);
   std::lock_guard lock(v->mutex);
+  if (Gone(v)) {
+    MarkGone(v);
+    return -ENODEV;
+  }
   v->device->Prepare(MonotonicNowNs());
   Rearm(v, false);
   return 0;
@@ -180,6 +291,12 @@ int CbPollRevents(snd_pcm_ioplug_t* io, struct pollfd* /*pfd*/, unsigned int /*n
                   unsigned short* revents) {
   Vcard* v = Get(io);
   std::lock_guard lock(v->mutex);
+  if (Gone(v)) {
+    // As the kernel polls a disconnected PCM; snd_pcm_wait turns POLLERR into -ENODEV.
+    MarkGone(v);
+    *revents = POLLOUT | POLLERR;
+    return 0;
+  }
   switch (v->device->Poll(MonotonicNowNs(), io->appl_ptr, Draining(io))) {
     case Readiness::kXrun:
       // snd_pcm_wait maps POLLERR to an error from the PCM state: make it XRUN (-EPIPE).
@@ -199,6 +316,7 @@ int CbPollRevents(snd_pcm_ioplug_t* io, struct pollfd* /*pfd*/, unsigned int /*n
 }
 
 void Destroy(Vcard* v) {
+  if (v->watcher) v->watcher->Stop();  // before the timer fd it fires is closed
   if (v->writer) v->writer->Stop();
   if (v->timer_fd >= 0) close(v->timer_fd);
   delete v;
@@ -206,11 +324,23 @@ void Destroy(Vcard* v) {
 
 int CbClose(snd_pcm_ioplug_t* io) {
   Vcard* v = Get(io);
+  std::optional<Timeline> outage;
   {
     std::lock_guard lock(v->mutex);
-    v->device->Stop(MonotonicNowNs(), io->appl_ptr, false);
+    if (Gone(v)) {
+      MarkGone(v);
+    } else {
+      v->device->Stop(MonotonicNowNs(), io->appl_ptr, false);
+    }
+    // After an unplug, or when a continued timeline was never configured: the next open of this
+    // capture continues the timeline.
+    if (!v->capture_path.empty() && (Gone(v) || v->device->continuation_pending())) {
+      outage = v->device->timeline();
+    }
   }
-  Destroy(v);
+  const std::string capture_path = v->capture_path;
+  Destroy(v);  // the capture file is complete once the writer has stopped
+  if (outage) PutOutage(capture_path, *outage);
   return 0;
 }
 
@@ -237,13 +367,13 @@ int ParseOptions(snd_config_t* conf, PluginOptions* options) {
     if (snd_config_get_id(node, &id) < 0) continue;
     const std::string key = id;
     if (key == "comment" || key == "type" || key == "hint") continue;
-    if (key == "capture") {
+    if (key == "capture" || key == "control") {
       const char* value = nullptr;
       if (snd_config_get_string(node, &value) < 0) {
-        SNDERR("chronus_vcard: 'capture' must be a string (a WAV file path)");
+        SNDERR("chronus_vcard: '%s' must be a string (a file path)", id);
         return -EINVAL;
       }
-      options->capture_path = value;
+      (key == "capture" ? options->capture_path : options->control_path) = value;
       continue;
     }
     SNDERR("chronus_vcard: unknown field '%s'", id);
@@ -284,30 +414,51 @@ int Open(snd_pcm_t** pcmp, const char* name, snd_config_t* conf, snd_pcm_stream_
     SNDERR("chronus_vcard: playback only");
     return -EINVAL;
   }
+  // An unplugged card cannot be opened (and its capture is left alone).
+  if (!options.control_path.empty() && ReadUnplugged(options.control_path)) return -ENODEV;
+  std::optional<Timeline> outage;
+  if (!options.capture_path.empty()) outage = TakeOutage(options.capture_path);
   if (!options.capture_path.empty() &&
-      (err = CaptureWriter::CheckWritable(options.capture_path)) < 0) {
+      (err = CaptureWriter::CheckWritable(options.capture_path, !outage)) < 0) {
     SNDERR("chronus_vcard: cannot create capture '%s': %s", options.capture_path.c_str(),
            std::strerror(-err));
+    if (outage) PutOutage(options.capture_path, *outage);
     return err;
   }
 
   auto* v = new Vcard;
+  v->capture_path = options.capture_path;
   try {
     if (!options.capture_path.empty()) {
       v->ring = std::make_unique<CaptureRing>(kCaptureRingBytes);
       v->writer = std::make_unique<CaptureWriter>(options.capture_path, v->ring.get());
     }
     v->device = std::make_unique<PacedDevice>(v->ring.get());
+    if (outage) v->device->ContinueTimeline(*outage);
   } catch (const std::exception& e) {
     SNDERR("chronus_vcard: %s", e.what());
     Destroy(v);
+    if (outage) PutOutage(options.capture_path, *outage);
     return -ENOMEM;
   }
   v->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (v->timer_fd < 0) {
     err = -errno;
     Destroy(v);
+    if (outage) PutOutage(options.capture_path, *outage);
     return err;
+  }
+  if (!options.control_path.empty()) {
+    try {
+      const int timer_fd = v->timer_fd;
+      v->watcher =
+          std::make_unique<ControlWatcher>(options.control_path, [timer_fd] { FireNow(timer_fd); });
+    } catch (const std::exception& e) {
+      SNDERR("chronus_vcard: %s", e.what());
+      Destroy(v);
+      if (outage) PutOutage(options.capture_path, *outage);
+      return -ENOMEM;
+    }
   }
 
   snd_pcm_ioplug_t* io = &v->io;
@@ -321,10 +472,11 @@ int Open(snd_pcm_t** pcmp, const char* name, snd_config_t* conf, snd_pcm_stream_
   io->flags = SND_PCM_IOPLUG_FLAG_MONOTONIC | SND_PCM_IOPLUG_FLAG_BOUNDARY_WA;
   if ((err = snd_pcm_ioplug_create(io, name, stream, mode)) < 0) {
     Destroy(v);
+    if (outage) PutOutage(options.capture_path, *outage);
     return err;
   }
   if ((err = SetConstraints(io)) < 0) {
-    snd_pcm_ioplug_delete(io);  // calls CbClose, which destroys v
+    snd_pcm_ioplug_delete(io);  // calls CbClose, which destroys v (and keeps the outage)
     return err;
   }
   *pcmp = io->pcm;

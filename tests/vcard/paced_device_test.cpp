@@ -247,6 +247,70 @@ TEST_F(VcardDeviceTest, SameFormatKeepsTheTimelineNewFormatStartsANewCapture) {
   EXPECT_EQ(device_.captured_frames(), 0);
 }
 
+TEST(VcardDeviceContinueTest, AContinuedTimelineKeepsT0AndFillsTheOutageWithSilence) {
+  CaptureRing ring(1 << 20);
+  PacedDevice device(&ring);
+  const CaptureFormat format{kRate, 1, PcmFormat::kS16, 0};
+  device.ContinueTimeline({format, kT0, 1000});
+  EXPECT_TRUE(device.continuation_pending());
+  ASSERT_TRUE(device.timeline().has_value());  // the pending one
+  EXPECT_EQ(device.timeline()->frames, 1000);
+  device.SetHwParams({format, kPeriod, kBuffer}, At(2000));
+  EXPECT_FALSE(device.continuation_pending());
+  device.SetSwParams({kPeriod, kBuffer, kBoundary});
+  device.Prepare(At(2000));
+  const std::vector<int16_t> samples(kBuffer, 5);
+  device.Write(At(2000), 0, reinterpret_cast<const uint8_t*>(samples.data()), kBuffer);
+  device.Start(At(5000) - 1, kBuffer);  // the grid point at or after the call: frame 5000
+  device.Stop(At(5100), kBuffer, false);
+
+  RecordHeader header;
+  std::vector<RecordType> types;
+  Continuation continuation;
+  uint64_t silence = 0;
+  uint64_t data = 0;
+  while (ring.Peek(&header)) {
+    types.push_back(header.type);
+    if (header.type == RecordType::kContinue) {
+      const uint8_t* a;
+      const uint8_t* b;
+      size_t a_bytes;
+      size_t b_bytes;
+      ring.Payload(header, &a, &a_bytes, &b, &b_bytes);
+      ASSERT_EQ(a_bytes + b_bytes, sizeof(continuation));
+      std::memcpy(&continuation, a, a_bytes);
+    }
+    if (header.type == RecordType::kSilence) silence += header.frames;
+    if (header.type == RecordType::kData) data += header.frames;
+    ring.Pop(header);
+  }
+  ASSERT_FALSE(types.empty());
+  EXPECT_EQ(types.front(), RecordType::kContinue);  // no kFormat, no kStart: same file, same t0
+  for (RecordType type : types) {
+    EXPECT_NE(type, RecordType::kFormat);
+    EXPECT_NE(type, RecordType::kStart);
+  }
+  EXPECT_EQ(continuation.format, format);
+  EXPECT_EQ(continuation.frames, 1000);
+  EXPECT_EQ(silence, 4000u);  // frames 1000..4999: the outage
+  EXPECT_EQ(data, 100u);
+  ASSERT_TRUE(device.timeline().has_value());
+  EXPECT_EQ(device.timeline()->t0_ns, kT0);
+  EXPECT_EQ(device.timeline()->frames, 5100);
+}
+
+TEST(VcardDeviceContinueTest, AnotherFormatStartsANewCapture) {
+  CaptureRing ring(1 << 20);
+  PacedDevice device(&ring);
+  device.ContinueTimeline({{kRate, 1, PcmFormat::kS16, 0}, kT0, 1000});
+  device.SetHwParams({{kRate, 2, PcmFormat::kS16, 0}, kPeriod, kBuffer}, At(2000));
+  EXPECT_FALSE(device.continuation_pending());
+  EXPECT_FALSE(device.timeline().has_value());
+  RecordHeader header;
+  ASSERT_TRUE(ring.Peek(&header));
+  EXPECT_EQ(header.type, RecordType::kFormat);
+}
+
 TEST(VcardCaptureRingTest, OverflowBecomesSilenceAndIsCounted) {
   CaptureRing ring(256);  // room for a few small records
   const std::vector<int16_t> samples(100, 7);

@@ -73,6 +73,7 @@ int Client::Open(const ClientConfig& config) {
   config_ = config;
   Options options;
   options.capture_path = config.capture_path;
+  options.control_path = config.control_path;
   int err = OpenPcm(&pcm_, options);
   if (err < 0) {
     pcm_ = nullptr;

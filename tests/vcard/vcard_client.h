@@ -28,6 +28,7 @@ SignalFn NoiseSignal(snd_pcm_format_t format, unsigned channels);
 /// Stream set-up. Sizes in frames.
 struct ClientConfig {
   std::string capture_path;  ///< empty: no capture
+  std::string control_path;  ///< empty: never unplugged
   snd_pcm_access_t access = SND_PCM_ACCESS_MMAP_INTERLEAVED;
   snd_pcm_format_t format = SND_PCM_FORMAT_S16_LE;
   unsigned rate = 48000;

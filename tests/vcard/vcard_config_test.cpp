@@ -38,6 +38,11 @@ TEST(VcardConfigTest, TextDeclaresThePluginTypeAndTheDevice) {
 
   options.capture_path.clear();
   EXPECT_EQ(AlsaConfigText(options).find("capture"), std::string::npos);
+  EXPECT_EQ(AlsaConfigText(options).find("control"), std::string::npos);
+  options.control_path = "/run/vcard \"state\"";
+  EXPECT_NE(AlsaConfigText(options).find("  control \"/run/vcard \\\"state\\\"\"\n"),
+            std::string::npos)
+      << AlsaConfigText(options);
 }
 
 TEST(VcardConfigTest, DefaultPluginPathIsTheBuiltPluginUnlessOverridden) {

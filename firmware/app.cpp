@@ -18,6 +18,7 @@
 #include "hal/audio/alsa_output.h"
 #include "hal/rt/clock.h"
 #include "hal/rt/thread_setup.h"
+#include "hal/watchdog/systemd_notifier.h"
 
 namespace chronus::firmware {
 
@@ -45,6 +46,7 @@ int RunApp(const AppOptions& options) {
   if (!loaded.error.empty()) return Fail(2, "invalid board file: " + loaded.error);
   BoardConfig board = loaded.board;
   if (!options.capture.empty()) board.audio.capture_path = options.capture;
+  board.audio.vcard_control_path = options.vcard_control;
   if (!options.recordings.empty()) board.recordings_dir = options.recordings;
   if (options.osc_port >= 0) board.osc_port = options.osc_port;
   if (options.period > 0) board.audio.period_frames = static_cast<uint32_t>(options.period);
@@ -101,7 +103,8 @@ int RunApp(const AppOptions& options) {
     }
   }
 
-  AudioThread audio({board.audio_priority, board.audio_cpu}, output, engine, &recorder);
+  AudioThread audio({board.audio_priority, board.audio_cpu}, output, board.audio, engine,
+                    &recorder);
   const std::string start_error = audio.Start();
   if (!start_error.empty()) {
     engine.Stop();
@@ -109,11 +112,22 @@ int RunApp(const AppOptions& options) {
   }
   if (!audio.setup_warnings().empty()) LogWarning("audio thread: " + audio.setup_warnings());
 
-  WorkerSupervisor supervisor(engine, SupervisorConfig{}, faults, hal::MonotonicNs());
+  const hal::watchdog::SystemdNotifier systemd;
+  WatchdogConfig watchdog_config;
+  if (systemd.WatchdogInterval().count() > 0) {
+    watchdog_config.alive_interval =
+        std::chrono::duration_cast<std::chrono::milliseconds>(systemd.WatchdogInterval() / 2);
+  }
+  WorkerSupervisor supervisor(engine, SupervisorConfig{}, faults, hal::MonotonicNs(),
+                              [&](double ms) { audio.InjectStallNonRt(ms); });
   bool wedged_reported = false;
   Watchdog watchdog(
-      WatchdogConfig{}, supervisor, ProgressSources{[&] { return engine.periods(); }, {}, {}},
-      [&] { wedged_reported = false; },
+      watchdog_config, supervisor, ProgressSources{[&] { return engine.periods(); }, {}, {}},
+      [&] {
+        if (wedged_reported) LogInfo("watchdog: every thread makes progress again");
+        wedged_reported = false;
+        systemd.Watchdog();
+      },
       [&](const std::string& problems) {
         if (!wedged_reported)
           LogError("watchdog: " + problems + "not telling systemd we are alive");
@@ -153,6 +167,9 @@ int RunApp(const AppOptions& options) {
         {"voices_stolen", static_cast<double>(engine.voices_stolen())},
         {"dropped_commands", static_cast<double>(engine.dropped_commands() + control.dropped())},
         {"device_errors", static_cast<double>(audio.device_errors())},
+        {"device_ok", audio.device_ok() ? 1.0 : 0.0},
+        {"device_losses", static_cast<double>(audio.device_losses())},
+        {"device_reopens", static_cast<double>(audio.device_reopens())},
         {"periods_played", static_cast<double>(engine.periods())},
         {"failovers", static_cast<double>(failovers())},
         {"standby_periods", static_cast<double>(standby_periods())},
@@ -175,6 +192,7 @@ int RunApp(const AppOptions& options) {
              std::to_string(board.voices) + " voices; board " + board.name + "; OSC on UDP " +
              std::to_string(osc.port()) + "; recordings in " + board.recordings_dir;
   LogInfo(summary);
+  systemd.Ready(summary);
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -184,6 +202,7 @@ int RunApp(const AppOptions& options) {
   sigwait(&signals, &received);
   LogInfo(std::string("received ") + (received == SIGINT ? "SIGINT" : "SIGTERM") +
           "; shutting down");
+  systemd.Stopping();
 
   osc.Stop();
   watchdog.Stop();

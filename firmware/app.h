@@ -13,6 +13,7 @@ namespace chronus::firmware {
 struct AppOptions {
   std::string board;       ///< Board name or path; empty = detect.
   std::string capture;     ///< Virtual card: WAV of what was played.
+  std::string vcard_control;  ///< Virtual card: control file ("unplugged" = card gone).
   std::string recordings;  ///< Recordings directory.
   int osc_port = -1;
   int period = -1;  ///< frames

@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   cli.add_option("--capture", options.capture,
                  "Virtual card only: WAV file receiving what was played (default "
                  "sdcard/capture.wav)");
+  cli.add_option("--vcard-control", options.vcard_control,
+                 "Virtual card only: while this file says 'unplugged' the card vanishes like an "
+                 "unplugged USB card (for tests of device loss and device standby)");
   cli.add_option("--recordings", options.recordings, "Recordings directory (overrides the board)");
   cli.add_option("--osc-port", options.osc_port, "OSC UDP port (overrides the board; default 9000)")
       ->check(CLI::Range(1, 65535));

@@ -89,6 +89,7 @@ void DspWorker::ConsumeFault() {
   const auto type = static_cast<FaultType>(fault_type_.exchange(0, std::memory_order_acquire));
   switch (type) {
     case FaultType::kNone:
+    case FaultType::kStallAudio:  // not a worker fault
       return;
     case FaultType::kStall: {
       const double ms = fault_stall_ms_.load(std::memory_order_relaxed);

@@ -17,8 +17,8 @@ bool ParseNumber(const std::string& text, double* value) {
 
 std::string ParseFault(const std::string& text, FaultSpec* spec) {
   const std::string usage = "--fault " + text +
-                            ": expected stall:<worker>:<ms>@<seconds>, spin:<worker>@<seconds> "
-                            "or throw:<worker>@<seconds>";
+                            ": expected stall:<worker>:<ms>@<seconds>, spin:<worker>@<seconds>, "
+                            "throw:<worker>@<seconds> or stall-audio:<ms>@<seconds>";
   const size_t at = text.rfind('@');
   if (at == std::string::npos) return usage;
   FaultSpec out;
@@ -28,6 +28,12 @@ std::string ParseFault(const std::string& text, FaultSpec* spec) {
   if (colon == std::string::npos) return usage;
   const std::string kind = head.substr(0, colon);
   std::string rest = head.substr(colon + 1);
+  if (kind == "stall-audio") {
+    if (!ParseNumber(rest, &out.stall_ms)) return usage;
+    out.type = FaultType::kStallAudio;
+    *spec = out;
+    return {};
+  }
   if (kind == "stall") {
     const size_t second = rest.find(':');
     if (second == std::string::npos || !ParseNumber(rest.substr(second + 1), &out.stall_ms)) {

@@ -8,10 +8,12 @@
 namespace chronus::firmware {
 
 WorkerSupervisor::WorkerSupervisor(AudioEngine& engine, const SupervisorConfig& config,
-                                   std::vector<FaultSpec> faults, int64_t start_ns)
+                                   std::vector<FaultSpec> faults, int64_t start_ns,
+                                   std::function<void(double)> stall_audio)
     : engine_(engine),
       config_(config),
       faults_(std::move(faults)),
+      stall_audio_(std::move(stall_audio)),
       fault_fired_(faults_.size(), false),
       start_ns_(start_ns),
       states_(engine.share_count()),
@@ -57,6 +59,12 @@ void WorkerSupervisor::Tick(int64_t now_ns) {
     const FaultSpec& fault = faults_[i];
     if (fault_fired_[i] || now_ns - start_ns_ < static_cast<int64_t>(fault.at_s * 1e9)) continue;
     fault_fired_[i] = true;
+    if (fault.type == FaultType::kStallAudio) {
+      LogWarning("injecting a stall of " + std::to_string(fault.stall_ms) +
+                 " ms into the audio thread");
+      if (stall_audio_) stall_audio_(fault.stall_ms);
+      continue;
+    }
     if (fault.worker < 0 || static_cast<size_t>(fault.worker) >= engine_.share_count()) {
       LogWarning("--fault: no worker " + std::to_string(fault.worker));
       continue;
@@ -64,6 +72,23 @@ void WorkerSupervisor::Tick(int64_t now_ns) {
     LogWarning("injecting fault into worker " + std::to_string(fault.worker));
     engine_.share(static_cast<size_t>(fault.worker)).worker()->InjectFaultNonRt(fault);
   }
+
+  // When every worker is stuck at once the fault is not one thread's: replacing threads would
+  // hide it. Leave the shares on standby and let the service watchdog restart the process.
+  size_t stuck = 0;
+  for (size_t index = 0; index < engine_.share_count(); ++index) {
+    const DspWorker* worker = engine_.share(index).worker();
+    const int64_t started = worker->render_started_ns();
+    if (!worker->running() ||
+        (started != 0 && now_ns - started > static_cast<int64_t>(config_.stuck_s * 1e9))) {
+      ++stuck;
+    }
+  }
+  const bool all_stuck = engine_.share_count() > 1 && stuck == engine_.share_count();
+  if (all_stuck && !all_stuck_reported_) {
+    LogError("all DSP workers are stuck: not replacing them; the service watchdog will restart");
+  }
+  all_stuck_reported_ = all_stuck;
 
   for (size_t index = 0; index < engine_.share_count(); ++index) {
     WorkerShare& share = engine_.share(index);
@@ -93,7 +118,7 @@ void WorkerSupervisor::Tick(int64_t now_ns) {
       state.standby_seen_since = 0;
     }
 
-    if (standby && !state.replacing) {
+    if (standby && !state.replacing && !all_stuck) {
       DspWorker* worker = share.worker();
       const int64_t started = worker->render_started_ns();
       if (!worker->running()) {

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -38,8 +40,10 @@ struct ShareHealth {
 /// All methods on one non-RT thread (the watchdog thread), except the counters.
 class WorkerSupervisor {
  public:
+  /// `stall_audio` injects a kStallAudio fault (ms) into the audio thread.
   WorkerSupervisor(AudioEngine& engine, const SupervisorConfig& config,
-                   std::vector<FaultSpec> faults, int64_t start_ns);
+                   std::vector<FaultSpec> faults, int64_t start_ns,
+                   std::function<void(double)> stall_audio = {});
 
   /// One supervision step; call every few ms.
   void Tick(int64_t now_ns);
@@ -66,11 +70,13 @@ class WorkerSupervisor {
   AudioEngine& engine_;
   SupervisorConfig config_;
   std::vector<FaultSpec> faults_;
+  std::function<void(double)> stall_audio_;
   std::vector<bool> fault_fired_;
   int64_t start_ns_;
   std::vector<ShareState> states_;
   std::set<int> bad_cores_;
   int total_replacements_ = 0;
+  bool all_stuck_reported_ = false;
   mutable std::mutex health_mutex_;
   std::vector<ShareHealth> health_;
 };

@@ -61,6 +61,7 @@ std::string AlsaOutput::Open(const AlsaOutputConfig& config) {
   if (config.virtual_card) {
     vcard::Options options;
     options.capture_path = config.capture_path;
+    options.control_path = config.vcard_control_path;
     err = vcard::OpenPcm(&pcm_, options);
     name = "chronus_vcard";
   } else {

@@ -22,6 +22,9 @@ struct AlsaOutputConfig {
   std::string device = "default";  ///< ALSA PCM name, e.g. "hw:CARD=sndrpihifiberry,DEV=0".
   bool virtual_card = false;       ///< Open the project's paced virtual card instead of `device`.
   std::string capture_path;        ///< Virtual card only: WAV file of what was played.
+  /// Virtual card only: a file that, while it says "unplugged", makes the card vanish (-ENODEV),
+  /// for tests of device loss.
+  std::string vcard_control_path;
   SampleFormat format = SampleFormat::kS32;  ///< Preferred; others are tried if refused.
   uint32_t sample_rate = 48000;              ///< Hz; must be accepted exactly.
   uint32_t channels = 2;

@@ -41,7 +41,7 @@ TEST(AudioThread, SteadyStateOnTheVirtualCardAllocatesNothingWhileRecording) {
   engine_config.workers = 2;
   AudioEngine engine(engine_config, queue);
   engine.Start();
-  AudioThread audio({0, -1}, output, engine, &recorder);
+  AudioThread audio({0, -1}, output, device, engine, &recorder);
   ASSERT_EQ(audio.Start(), "");
 
   control.pushNonRt(Command{CommandType::kNoteOn, 60, dsp::ParamId::kCutoffHz, 0.8f});

@@ -15,6 +15,8 @@
 #include "firmware/health/watchdog.h"
 #include "firmware/log/log.h"
 #include "firmware/recorder/recorder.h"
+#include "firmware/state/crash_guard.h"
+#include "firmware/state/state_store.h"
 #include "hal/audio/alsa_output.h"
 #include "hal/rt/clock.h"
 #include "hal/rt/thread_setup.h"
@@ -23,6 +25,13 @@
 namespace chronus::firmware {
 
 namespace {
+
+// The patch as the engine plays it now.
+Patch CurrentPatch(const AudioEngine& engine) {
+  Patch patch;
+  for (const auto& spec : dsp::kParamSpecs) patch[spec.id] = engine.param_value(spec.id);
+  return patch;
+}
 
 int Fail(int code, const std::string& message) {
   LogError(message);
@@ -48,6 +57,7 @@ int RunApp(const AppOptions& options) {
   if (!options.capture.empty()) board.audio.capture_path = options.capture;
   board.audio.vcard_control_path = options.vcard_control;
   if (!options.recordings.empty()) board.recordings_dir = options.recordings;
+  if (!options.state.empty()) board.state_dir = options.state;
   if (options.osc_port >= 0) board.osc_port = options.osc_port;
   if (options.period > 0) board.audio.period_frames = static_cast<uint32_t>(options.period);
   if (options.periods > 0) board.audio.periods = static_cast<uint32_t>(options.periods);
@@ -68,6 +78,31 @@ int RunApp(const AppOptions& options) {
     faults.push_back(fault);
   }
   if (!faults.empty()) LogWarning("fault injection armed (--fault): this run is a test");
+
+  // State: crash-loop guard first, then the patch to start with.
+  CrashGuard guard;
+  const CrashGuard::Result entered = guard.Enter(board.state_dir);
+  if (!entered.error.empty()) LogWarning("crash-loop guard: " + entered.error);
+  if (!entered.report.empty()) {
+    Log::Write(entered.unclean_previous ? LogLevel::kWarning : LogLevel::kInfo, entered.report);
+  }
+  StateStore store({board.state_dir, 1.0, 5.0, 128,
+                    [](std::string_view error) { LogError("state: " + std::string(error)); }});
+  if (!store.init_error().empty()) LogWarning("state: " + store.init_error());
+  std::string patch_report;
+  bool patch_degraded = false;
+  Patch start_patch = store.LoadAtStart(&patch_report, &patch_degraded);
+  if (!patch_report.empty()) {
+    Log::Write(patch_degraded ? LogLevel::kWarning : LogLevel::kInfo, patch_report);
+  }
+  if (entered.safe_mode) {
+    const PatchLoadResult known_good = guard.LoadKnownGood();
+    start_patch = known_good.patch;
+    LogWarning("crash-loop guard: " + std::to_string(entered.recent_unclean) +
+               " unclean starts within a minute: starting with the last known-good patch (" +
+               known_good.report + ")");
+    store.NoteChangedNonRt(start_patch);
+  }
 
   const std::string lock = hal::LockMemory();
   if (!lock.empty()) LogWarning(lock);
@@ -95,6 +130,10 @@ int RunApp(const AppOptions& options) {
   engine_config.worker_priority = board.worker_priority;
   engine_config.voices = board.voices;
   AudioEngine engine(engine_config, control);
+  ControlQueue::Producer* state_lane = control.AddProducerNonRt();
+  for (const auto& spec : dsp::kParamSpecs) {
+    state_lane->pushNonRt(Command{CommandType::kSetParam, 0, spec.id, start_patch[spec.id]});
+  }
   engine.Start();
   for (const auto& worker : engine.workers()) {
     if (!worker->setup_warnings().empty()) {
@@ -118,6 +157,13 @@ int RunApp(const AppOptions& options) {
     watchdog_config.alive_interval =
         std::chrono::duration_cast<std::chrono::milliseconds>(systemd.WatchdogInterval() / 2);
   }
+  uint64_t saved_changes = 0;  // watchdog thread only
+  watchdog_config.periodic = [&](int64_t) {
+    const uint64_t changes = engine.param_changes();
+    if (changes == saved_changes) return;
+    saved_changes = changes;
+    store.NoteChangedNonRt(CurrentPatch(engine));  // saved, debounced, on the state thread
+  };
   WorkerSupervisor supervisor(engine, SupervisorConfig{}, faults, hal::MonotonicNs(),
                               [&](double ms) { audio.InjectStallNonRt(ms); });
   bool wedged_reported = false;
@@ -210,8 +256,15 @@ int RunApp(const AppOptions& options) {
     auto result = recorder.StopNonRt();
     LogInfo("recording finalized: " + result.path_or_error);
   }
+  const Patch final_patch = CurrentPatch(engine);
   audio.Stop();
   engine.Stop();
+  store.NoteChangedNonRt(final_patch);
+  if (const std::string error = store.FlushNonRt(); !error.empty()) LogError("state: " + error);
+  if (const std::string error = guard.SaveKnownGood(final_patch); !error.empty()) {
+    LogError("state: " + error);
+  }
+  if (const std::string error = guard.LeaveCleanly(); !error.empty()) LogError("state: " + error);
   output.Close();
   LogInfo("stopped: " + std::to_string(audio.xruns()) + " xruns, " +
           std::to_string(engine.late_blocks()) + " late blocks, " +

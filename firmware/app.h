@@ -15,6 +15,7 @@ struct AppOptions {
   std::string capture;     ///< Virtual card: WAV of what was played.
   std::string vcard_control;  ///< Virtual card: control file ("unplugged" = card gone).
   std::string recordings;  ///< Recordings directory.
+  std::string state;       ///< State directory (patch, presets, crash guard).
   int osc_port = -1;
   int period = -1;  ///< frames
   int periods = -1;

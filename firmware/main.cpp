@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
                  "Virtual card only: while this file says 'unplugged' the card vanishes like an "
                  "unplugged USB card (for tests of device loss and device standby)");
   cli.add_option("--recordings", options.recordings, "Recordings directory (overrides the board)");
+  cli.add_option("--state", options.state,
+                 "State directory: the current patch, presets, crash-loop guard (overrides the "
+                 "board)");
   cli.add_option("--osc-port", options.osc_port, "OSC UDP port (overrides the board; default 9000)")
       ->check(CLI::Range(1, 65535));
   cli.add_option("--period", options.period, "Period size in frames (overrides the board)")

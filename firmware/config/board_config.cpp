@@ -122,7 +122,8 @@ BoardLoadResult LoadBoardFile(const std::string& path) {
   r.CheckKnown({"board.name", "board.description", "audio.device", "audio.format",
                 "audio.sample_rate", "audio.channels", "audio.period", "audio.periods",
                 "audio.priority", "audio.cpu", "engine.workers", "engine.worker_cpus",
-                "engine.worker_priority", "engine.voices", "osc.port", "recorder.directory"});
+                "engine.worker_priority", "engine.voices", "osc.port", "recorder.directory",
+                "state.directory"});
   r.String("board", "name", &b.name);
   r.String("board", "description", &b.description);
   std::string device = "virtual";
@@ -146,6 +147,7 @@ BoardLoadResult LoadBoardFile(const std::string& path) {
   r.Int("engine", "voices", &b.voices, 1, 256);
   r.Int("osc", "port", &b.osc_port, 1, 65535);
   r.String("recorder", "directory", &b.recordings_dir);
+  r.String("state", "directory", &b.state_dir);
   if (result.error.empty() && b.worker_priority >= b.audio_priority && b.audio_priority > 0) {
     r.Fail("engine", "worker_priority",
            "a priority below audio.priority (" + std::to_string(b.audio_priority) + ")");

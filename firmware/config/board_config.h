@@ -27,6 +27,7 @@ struct BoardConfig {
 
   int osc_port = 9000;                               ///< [osc] port (UDP)
   std::string recordings_dir = "sdcard/recordings";  ///< [recorder] directory
+  std::string state_dir = "sdcard/state";  ///< [state] directory: patch, presets, crash guard
 };
 
 /// Result of loading: `error` is empty on success, else "file: key: what was expected".

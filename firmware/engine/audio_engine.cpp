@@ -24,6 +24,9 @@ AudioEngine::AudioEngine(const EngineConfig& config, ControlQueue& control)
     shares_.push_back(std::make_unique<WorkerShare>(owned_.back().get(), wc));
   }
   note_on_seq_.assign(config.voices, 0);
+  for (const auto& spec : dsp::kParamSpecs) {
+    param_values_[static_cast<size_t>(spec.id)].store(spec.default_value);
+  }
   mix_.assign(config.block_frames, 0.0f);
   allocator_.Init(config.voices);
   master_gain_.Init(config.sample_rate, 20.0f,
@@ -97,6 +100,9 @@ void AudioEngine::ApplyRt(const Command& command) {
       break;
     }
     case CommandType::kSetParam:
+      param_values_[static_cast<size_t>(command.param)].store(command.value,
+                                                              std::memory_order_relaxed);
+      param_changes_.fetch_add(1, std::memory_order_release);
       if (command.param == dsp::ParamId::kMasterGainDb) {
         master_gain_.SetTarget(dsp::DbToGain(command.value));
       } else {

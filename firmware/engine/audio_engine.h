@@ -5,6 +5,7 @@
 // runs offline in tests.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -59,6 +60,12 @@ class AudioEngine {
   /// Creates and starts a replacement for share `index` pinned to `cpu` (-1: not pinned), owned by
   /// the engine for the rest of the process. It starts idle (no prefill). Non-RT.
   DspWorker* CreateReplacementNonRt(size_t index, int cpu);
+  /// The value of every synth parameter as last applied (units of dsp::kParamSpecs), and a
+  /// counter of parameter changes applied: the patch as it sounds, whoever changed it. Any thread.
+  float param_value(dsp::ParamId id) const {
+    return param_values_[static_cast<size_t>(id)].load(std::memory_order_relaxed);
+  }
+  uint64_t param_changes() const { return param_changes_.load(std::memory_order_acquire); }
   uint64_t late_blocks() const { return late_blocks_.load(std::memory_order_relaxed); }
   uint64_t periods() const { return periods_.load(std::memory_order_relaxed); }
   uint32_t active_voices() const { return active_voices_.load(std::memory_order_relaxed); }
@@ -80,6 +87,8 @@ class AudioEngine {
   std::vector<float> mix_;
   dsp::VoiceAllocator allocator_;
   dsp::OnePole master_gain_;  // linear gain, smoothed per sample
+  std::array<std::atomic<float>, dsp::kParamCount> param_values_;
+  std::atomic<uint64_t> param_changes_{0};
   std::atomic<uint64_t> late_blocks_{0};
   std::atomic<uint64_t> periods_{0};
   std::atomic<uint32_t> active_voices_{0};

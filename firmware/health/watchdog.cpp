@@ -49,6 +49,7 @@ void Watchdog::Run() {
     std::this_thread::sleep_for(config_.tick);
     const int64_t now = hal::MonotonicNs();
     supervisor_.Tick(now);
+    if (config_.periodic) config_.periodic(now);
     if (now < next_check) continue;
     next_check = now + config_.alive_interval.count() * 1000000;
     const std::string problems = CheckProgress();

@@ -20,6 +20,8 @@ namespace chronus::firmware {
 struct WatchdogConfig {
   std::chrono::milliseconds tick{5};               ///< Supervisor step.
   std::chrono::milliseconds alive_interval{1000};  ///< Progress check and `alive` call.
+  /// Other non-RT upkeep to run on this thread every tick (e.g. noticing patch changes to save).
+  std::function<void(int64_t now_ns)> periodic;
 };
 
 /// What the watchdog checks, as progress counters read from any thread.

@@ -1,0 +1,100 @@
+// The patch survives restarts, kill -9 and crash loops (the firmware with its state directory).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "firmware/state/patch.h"
+#include "tests/support/firmware_process.h"
+
+namespace chronus::test {
+namespace {
+
+namespace fs = std::filesystem;
+using dsp::ParamId;
+using std::chrono::milliseconds;
+
+class Persistence : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("chronus-state-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+  // Starts the firmware and waits until it answers /status.
+  std::unique_ptr<FirmwareProcess> Start() {
+    port_ = FreeUdpPort();
+    auto process = std::make_unique<FirmwareProcess>();
+    EXPECT_TRUE(
+        process->Start(CHRONUS_BIN,
+                       {"--board", "dev-virtual", "--period", "256", "--periods", "3", "--capture",
+                        (dir_ / "capture.wav").string(), "--recordings", (dir_ / "rec").string(),
+                        "--state", (dir_ / "state").string(), "--osc-port", std::to_string(port_)},
+                       (dir_ / "firmware.log").string()));
+    OscClient client(port_);
+    bool ready = false;
+    for (int i = 0; i < 100 && !ready; ++i) ready = client.Status(100).has_value();
+    EXPECT_TRUE(ready) << Log();
+    return process;
+  }
+  void SetParam(const char* name, float value) {
+    OscClient client(port_);
+    lo_send(client.address(), (std::string("/param/") + name).c_str(), "f", value);
+  }
+  firmware::Patch Saved() { return firmware::LoadPatch(dir_ / "state" / "patch.toml").patch; }
+  std::string Log() {
+    std::ifstream in(dir_ / "firmware.log");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  fs::path dir_;
+  int port_ = 0;
+};
+
+TEST_F(Persistence, ChangesAreSavedDebouncedAndSurviveKill9AndRestart) {
+  auto first = Start();
+  SetParam("cutoff", 800.0f);
+  SetParam("release", 1.5f);
+  std::this_thread::sleep_for(milliseconds(1600));  // debounce: 1 s after the last change
+  EXPECT_EQ(first->Stop(SIGKILL, 5.0), 128 + SIGKILL);
+  firmware::Patch saved = Saved();
+  EXPECT_FLOAT_EQ(saved[ParamId::kCutoffHz], 800.0f);
+  EXPECT_FLOAT_EQ(saved[ParamId::kReleaseS], 1.5f);
+  // The next start plays that patch: shutting it down cleanly saves what it played.
+  auto second = Start();
+  SetParam("resonance", 0.7f);
+  EXPECT_EQ(second->Stop(SIGTERM, 10.0), 0);
+  saved = Saved();
+  EXPECT_FLOAT_EQ(saved[ParamId::kCutoffHz], 800.0f);
+  EXPECT_FLOAT_EQ(saved[ParamId::kReleaseS], 1.5f);
+  EXPECT_FLOAT_EQ(saved[ParamId::kResonance], 0.7f);  // saved on shutdown, before any debounce
+}
+
+TEST_F(Persistence, CrashLoopStartsWithTheLastKnownGoodPatch) {
+  auto clean = Start();
+  SetParam("cutoff", 500.0f);
+  std::this_thread::sleep_for(milliseconds(200));
+  ASSERT_EQ(clean->Stop(SIGTERM, 10.0), 0);  // known good: cutoff 500
+  auto bad = Start();
+  SetParam("cutoff", 3000.0f);  // the "patch that crashes the box"
+  std::this_thread::sleep_for(milliseconds(1600));
+  bad->Stop(SIGKILL, 5.0);
+  for (int i = 0; i < 2; ++i) Start()->Stop(SIGKILL, 5.0);  // two more crashes, quickly
+  EXPECT_FLOAT_EQ(Saved()[ParamId::kCutoffHz], 3000.0f);
+  auto safe = Start();  // three unclean starts within a minute before this one
+  EXPECT_EQ(safe->Stop(SIGTERM, 10.0), 0);
+  EXPECT_NE(Log().find("last known-good patch"), std::string::npos) << Log();
+  EXPECT_FLOAT_EQ(Saved()[ParamId::kCutoffHz], 500.0f);
+}
+
+}  // namespace
+}  // namespace chronus::test

@@ -24,6 +24,8 @@ class BlockRing {
   struct Info {
     uint32_t frames = 0;      // valid frames in the block
     uint32_t generation = 0;  // recorder take generation the block belongs to
+    uint32_t gap_blocks = 0;  // blocks of this generation dropped right before this one
+    uint64_t gap_frames = 0;  // frames those dropped blocks held
   };
 
   // Non-RT, any thread. Allocates blocks * max_block_frames * channels int32 samples.

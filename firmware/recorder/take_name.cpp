@@ -1,6 +1,9 @@
 #include "firmware/recorder/take_name.h"
 
+#include <algorithm>
 #include <array>
+#include <charconv>
+#include <cstdio>
 
 namespace chronus::firmware {
 namespace {
@@ -50,6 +53,32 @@ std::string DefaultTakeStem(std::time_t when) {
   const std::size_t n = std::strftime(buf.data(), buf.size(), "take-%Y%m%d-%H%M%S", &local);
   if (n == 0) return "take";
   return std::string(buf.data(), n);
+}
+
+std::string DefaultTakeStem(uint64_t sequence, std::time_t when) {
+  char seq[24];
+  std::snprintf(seq, sizeof(seq), "%04llu", static_cast<unsigned long long>(sequence));
+  const std::string stamp = DefaultTakeStem(when);  // "take-YYYYmmdd-HHMMSS" or "take"
+  return "take-" + std::string(seq) + (stamp.size() > 4 ? stamp.substr(4) : std::string());
+}
+
+uint64_t NextTakeSequence(const std::filesystem::path& dir) {
+  uint64_t largest = 0;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with("take-")) continue;
+    uint64_t n = 0;
+    const char* first = name.data() + 5;
+    const char* last = name.data() + name.size();
+    const auto r = std::from_chars(first, last, n);
+    if (r.ec != std::errc() || r.ptr == first || r.ptr == last || (*r.ptr != '-' && *r.ptr != '.'))
+      continue;
+    // A date-only name ("take-20240917-...") is not a sequence number.
+    if (r.ptr - first >= 8) continue;
+    largest = std::max(largest, n);
+  }
+  return largest + 1;
 }
 
 std::string TakeFileName(std::string_view stem, uint32_t attempt) {

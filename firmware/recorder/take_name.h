@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <ctime>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -29,6 +30,16 @@ std::string SanitizeTakeStem(std::string_view name);
 // "take-YYYYmmdd-HHMMSS" for `when` (seconds since the epoch) in local time. Never fails (falls
 // back to "take" if the time cannot be converted).
 std::string DefaultTakeStem(std::time_t when);
+
+// "take-NNNN-YYYYmmdd-HHMMSS": the name of takes started without a name. The sequence number
+// (at least 4 digits) comes first because a Pi has no real-time clock: after a reboot without
+// network time the clock may be behind, but the numbers still increase (norns #1197 / #1026).
+std::string DefaultTakeStem(uint64_t sequence, std::time_t when);
+
+// The sequence number for the next unnamed take in `dir`: 1 + the largest N of the files named
+// "take-N-..." or "take-N.wav" in it (1 if none). Scanning the directory (not a counter kept
+// elsewhere) keeps it right after a crash, a reset of saved state, or a card moved between boxes.
+uint64_t NextTakeSequence(const std::filesystem::path& dir);
 
 // File name for attempt `attempt` (0, 1, 2 ...): "<stem>.wav", "<stem>-1.wav", "<stem>-2.wav" ...
 // `stem` must come from SanitizeTakeStem or DefaultTakeStem.

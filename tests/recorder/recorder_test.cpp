@@ -27,6 +27,7 @@ namespace {
 
 using chronus::test::AllocCountScope;
 using chronus::test::Enc24;
+using chronus::test::ExpectValidHeader;
 using chronus::test::MakeBlock;
 using chronus::test::ParseBlocks;
 using chronus::test::ParseRawWav;
@@ -44,21 +45,6 @@ RecorderConfig Config(const std::filesystem::path& dir, uint32_t max_block_frame
   c.max_block_frames = max_block_frames;
   c.ring_blocks = ring_blocks;
   return c;
-}
-
-// Checks the raw RIFF header of a finished 24-bit stereo 48 kHz take holding `frames` frames.
-void ExpectValidHeader(const std::filesystem::path& path, uint64_t frames) {
-  const auto raw = ParseRawWav(path);
-  ASSERT_TRUE(raw.ok) << raw.error;
-  EXPECT_EQ(raw.riff_size, raw.file_size - 8);
-  EXPECT_TRUE(raw.format_tag == 1 || raw.format_tag == 0xFFFE) << raw.format_tag;
-  EXPECT_EQ(raw.channels, 2);
-  EXPECT_EQ(raw.sample_rate, 48000U);
-  EXPECT_EQ(raw.bits, 24);
-  EXPECT_EQ(raw.block_align, 6);
-  EXPECT_EQ(raw.byte_rate, 48000U * 6);
-  EXPECT_EQ(raw.data_size, frames * 6);
-  EXPECT_EQ(raw.data_offset + raw.data_size + (raw.data_size & 1U), raw.file_size);
 }
 
 TEST(RecorderBlockRingTest, EveryBlockFitsInBothQueues) {
@@ -242,7 +228,11 @@ TEST(RecorderTest, BurstLargerThanRingKeepsWholeOrderedBlocksAndCountsDrops) {
 
 TEST(RecorderTest, FileIsValidWhileRecording) {
   TempDir dir;
-  Recorder rec(Config(dir.path(), 64, 64));
+  // A ring that absorbs fdatasync stalls of this VM's disk at the test's pace, and flushes often
+  // enough to see many header updates.
+  auto config = Config(dir.path(), 64, 2048);
+  config.flush_interval = 50ms;
+  Recorder rec(config);
   const auto start = rec.StartNonRt("live");
   ASSERT_TRUE(start.ok);
   std::vector<int32_t> pushed;
@@ -447,7 +437,8 @@ uint32_t FullTestLen(uint32_t) { return 512; }
 // Pushes 512-frame blocks at a pace the writer keeps up with until a write error stops the
 // take, then checks that the take ended cleanly and the file is valid and whole.
 void ExerciseWriteError(Recorder& rec, const std::filesystem::path& dir,
-                        const std::string& expected_error_fragment) {
+                        const std::string& expected_error_fragment,
+                        RecorderStopReason expected_reason) {
   const auto start = rec.StartNonRt("full");
   ASSERT_TRUE(start.ok) << start.path_or_error;
   uint32_t seq = 0;
@@ -461,6 +452,7 @@ void ExerciseWriteError(Recorder& rec, const std::filesystem::path& dir,
   ASSERT_FALSE(rec.recording()) << "no write error after " << seq << " blocks";
   EXPECT_EQ(rec.write_errors(), 1U);
   EXPECT_EQ(rec.dropped_blocks(), 0U);
+  EXPECT_EQ(rec.stop_reason(), expected_reason);
   const std::string error = rec.last_error();
   EXPECT_NE(error.find(expected_error_fragment), std::string::npos) << error;
   EXPECT_NE(error.find(start.path_or_error), std::string::npos) << error;
@@ -488,6 +480,7 @@ void ExerciseWriteError(Recorder& rec, const std::filesystem::path& dir,
   std::filesystem::remove(start.path_or_error);
   const auto again = rec.StartNonRt("again");
   ASSERT_TRUE(again.ok) << again.path_or_error;
+  EXPECT_EQ(rec.stop_reason(), RecorderStopReason::kNone);
   for (uint32_t s = 0; s < 4; ++s) {
     const auto b = MakeBlock(s, 512);
     rec.PushRt(b.data(), 512);
@@ -512,7 +505,7 @@ TEST(RecorderTest, DiskFullStopsTakeCleanly) {
   } unmount{mnt};
   const auto recs = mnt / "recs";  // created by StartNonRt
   Recorder rec(Config(recs, 512, 16));
-  ExerciseWriteError(rec, recs, "No space left on device");
+  ExerciseWriteError(rec, recs, "No space left on device", RecorderStopReason::kDiskFull);
 }
 
 TEST(RecorderTest, FileSizeLimitStopsTakeCleanly) {
@@ -533,7 +526,7 @@ TEST(RecorderTest, FileSizeLimitStopsTakeCleanly) {
     }
   } restore{old, old_handler};
   Recorder rec(Config(dir.path(), 512, 16));
-  ExerciseWriteError(rec, dir.path(), "File too large");
+  ExerciseWriteError(rec, dir.path(), "File too large", RecorderStopReason::kFileTooLarge);
 }
 
 }  // namespace

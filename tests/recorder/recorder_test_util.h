@@ -2,12 +2,15 @@
 // parsing and self-describing block patterns.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sndfile.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -68,12 +71,14 @@ inline WavData ReadWav(const std::filesystem::path& path) {
   return out;
 }
 
-// What the raw bytes of a RIFF/WAVE file say.
+// What the raw bytes of a RIFF/WAVE (or RF64) file say.
 struct RawWav {
   bool ok = false;
   std::string error;
   uint64_t file_size = 0;
-  uint32_t riff_size = 0;
+  uint32_t riff_size = 0;  // the 32-bit field (0xFFFFFFFF in RF64)
+  bool rf64 = false;
+  uint64_t riff_size64 = 0;  // effective RIFF size (ds64 in RF64)
   uint16_t format_tag = 0;
   uint16_t channels = 0;
   uint32_t sample_rate = 0;
@@ -81,33 +86,44 @@ struct RawWav {
   uint16_t block_align = 0;
   uint16_t bits = 0;
   uint64_t data_offset = 0;
-  uint32_t data_size = 0;
+  uint32_t data_size = 0;               // the 32-bit field (0xFFFFFFFF in RF64)
+  uint64_t data_size64 = 0;             // effective data size (ds64 in RF64)
+  std::vector<std::string> chunks;      // every chunk id, in file order
+  std::vector<std::string> after_data;  // chunk ids after the data chunk
+  uint64_t chunks_end = 0;              // where the last chunk (with pad) ends
 };
 
-inline RawWav ParseRawWav(const std::filesystem::path& path) {
+inline RawWav ParseRawWavBytes(const std::vector<unsigned char>& b) {
   RawWav r;
-  std::ifstream in(path, std::ios::binary);
-  const std::vector<unsigned char> b((std::istreambuf_iterator<char>(in)),
-                                     std::istreambuf_iterator<char>());
   r.file_size = b.size();
   auto u32 = [&](std::size_t at) {
     return static_cast<uint32_t>(b[at]) | (static_cast<uint32_t>(b[at + 1]) << 8) |
            (static_cast<uint32_t>(b[at + 2]) << 16) | (static_cast<uint32_t>(b[at + 3]) << 24);
   };
+  auto u64 = [&](std::size_t at) { return u32(at) | (static_cast<uint64_t>(u32(at + 4)) << 32); };
   auto u16 = [&](std::size_t at) { return static_cast<uint16_t>(b[at] | (b[at + 1] << 8)); };
-  if (b.size() < 12 || std::memcmp(b.data(), "RIFF", 4) != 0 ||
+  if (b.size() < 12 ||
+      (std::memcmp(b.data(), "RIFF", 4) != 0 && std::memcmp(b.data(), "RF64", 4) != 0) ||
       std::memcmp(b.data() + 8, "WAVE", 4) != 0) {
     r.error = "not RIFF/WAVE";
     return r;
   }
+  r.rf64 = std::memcmp(b.data(), "RF64", 4) == 0;
   r.riff_size = u32(4);
+  r.riff_size64 = r.riff_size;
   bool have_fmt = false;
   bool have_data = false;
   std::size_t at = 12;
   while (at + 8 <= b.size()) {
     const std::string id(reinterpret_cast<const char*>(b.data() + at), 4);
     const uint32_t size = u32(at + 4);
-    if (id == "fmt " && size >= 16 && at + 8 + 16 <= b.size()) {
+    uint64_t body = size;
+    r.chunks.push_back(id);
+    if (have_data) r.after_data.push_back(id);
+    if (id == "ds64" && size >= 28 && at + 8 + 28 <= b.size()) {
+      r.riff_size64 = u64(at + 8);
+      r.data_size64 = u64(at + 16);
+    } else if (id == "fmt " && size >= 16 && at + 8 + 16 <= b.size()) {
       r.format_tag = u16(at + 8);
       r.channels = u16(at + 10);
       r.sample_rate = u32(at + 12);
@@ -118,10 +134,12 @@ inline RawWav ParseRawWav(const std::filesystem::path& path) {
     } else if (id == "data") {
       r.data_offset = at + 8;
       r.data_size = size;
+      if (!(r.rf64 && size == 0xFFFFFFFFU)) r.data_size64 = size;
+      body = r.data_size64;
       have_data = true;
-      break;
     }
-    at += 8 + static_cast<std::size_t>(size) + (size & 1U);
+    at += 8 + static_cast<std::size_t>(body) + (body & 1U);
+    r.chunks_end = at;
   }
   if (!have_fmt || !have_data) {
     r.error = "missing fmt or data chunk";
@@ -129,6 +147,79 @@ inline RawWav ParseRawWav(const std::filesystem::path& path) {
   }
   r.ok = true;
   return r;
+}
+
+inline std::vector<unsigned char> ReadBytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<unsigned char>((std::istreambuf_iterator<char>(in)),
+                                    std::istreambuf_iterator<char>());
+}
+
+// Reads only the chunk headers (and the small chunks before the audio), so that multi-GiB
+// takes parse quickly: the audio itself is replaced by zeros of the same length.
+inline RawWav ParseRawWav(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
+  if (ec || size < (uint64_t{64} << 20)) return ParseRawWavBytes(ReadBytes(path));
+  // Big file: the header block holds every chunk before the audio; read it, then walk the
+  // chunks after the audio with seeks.
+  std::vector<unsigned char> head(4096);
+  in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+  RawWav r = ParseRawWavBytes(head);  // stops at the data chunk: the audio is not there
+  r.file_size = size;
+  if (r.data_offset == 0) return r;
+  r.ok = true;
+  r.error.clear();
+  uint64_t at = r.data_offset + r.data_size64 + (r.data_size64 & 1U);
+  r.chunks_end = at;
+  while (at + 8 <= size) {
+    unsigned char h[8];
+    in.seekg(static_cast<std::streamoff>(at));
+    in.read(reinterpret_cast<char*>(h), 8);
+    const uint32_t body = static_cast<uint32_t>(h[4]) | (static_cast<uint32_t>(h[5]) << 8) |
+                          (static_cast<uint32_t>(h[6]) << 16) | (static_cast<uint32_t>(h[7]) << 24);
+    const std::string id(reinterpret_cast<const char*>(h), 4);
+    r.chunks.push_back(id);
+    r.after_data.push_back(id);
+    at += 8 + body + (body & 1U);
+    r.chunks_end = at;
+  }
+  return r;
+}
+
+// Runs a shell command; returns its exit status and stdout.
+inline int RunCommand(const std::string& command, std::string* out = nullptr) {
+  FILE* p = ::popen(command.c_str(), "r");
+  if (p == nullptr) return -1;
+  std::string text;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) text.append(buf, n);
+  const int status = ::pclose(p);
+  if (out != nullptr) *out = text;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// sox's view of a WAV: decodes it completely; returns the sample count per channel or -1 (and
+// the error text) if sox cannot read it.
+inline int64_t SoxFrames(const std::filesystem::path& path, std::string* error = nullptr) {
+  std::string out;
+  // "stat" decodes every sample; its "Samples read" counts samples of all channels.
+  const int rc = RunCommand("sox -V1 '" + path.string() + "' -n stat 2>&1", &out);
+  if (rc != 0) {
+    if (error != nullptr) *error = out;
+    return -1;
+  }
+  const std::size_t at = out.find("Samples read:");
+  if (at == std::string::npos) {
+    if (error != nullptr) *error = out;
+    return -1;
+  }
+  std::string info;
+  if (RunCommand("soxi -c '" + path.string() + "' 2>&1", &info) != 0) return -1;
+  const int64_t channels = std::stoll(info);
+  return channels > 0 ? std::stoll(out.substr(at + 13)) / channels : -1;
 }
 
 // ---- Self-describing blocks: every frame says which block it belongs to and where. ----
@@ -180,6 +271,25 @@ inline ParsedBlocks ParseBlocks(const std::vector<int32_t>& samples,
   }
   p.ok = true;
   return p;
+}
+
+// Checks the raw RIFF header of a finished 24-bit stereo 48 kHz take holding `frames` frames:
+// sizes agree with the file length; only gap markers ("cue ", "LIST") may follow the audio.
+inline void ExpectValidHeader(const std::filesystem::path& path, uint64_t frames) {
+  const auto raw = ParseRawWav(path);
+  ASSERT_TRUE(raw.ok) << raw.error;
+  EXPECT_EQ(raw.riff_size64, raw.file_size - 8);
+  EXPECT_TRUE(raw.format_tag == 1 || raw.format_tag == 0xFFFE) << raw.format_tag;
+  EXPECT_EQ(raw.channels, 2);
+  EXPECT_EQ(raw.sample_rate, 48000U);
+  EXPECT_EQ(raw.bits, 24);
+  EXPECT_EQ(raw.block_align, 6);
+  EXPECT_EQ(raw.byte_rate, 48000U * 6);
+  EXPECT_EQ(raw.data_size64, frames * 6);
+  EXPECT_EQ(raw.data_offset % 4096, 0U) << "audio is block-aligned";
+  EXPECT_LE(raw.data_offset + raw.data_size64 + (raw.data_size64 & 1U), raw.file_size);
+  EXPECT_EQ(raw.chunks_end, raw.file_size) << "chunks do not add up to the file length";
+  for (const auto& id : raw.after_data) EXPECT_TRUE(id == "cue " || id == "LIST") << id;
 }
 
 // Polls `pred` every millisecond until it is true or `timeout` passes.

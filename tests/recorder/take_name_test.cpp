@@ -17,6 +17,14 @@ namespace {
 
 using chronus::test::TempDir;
 
+RecorderConfig SmallConfig(const std::filesystem::path& dir) {
+  RecorderConfig c;
+  c.directory = dir;
+  c.max_block_frames = 64;
+  c.ring_blocks = 8;
+  return c;
+}
+
 bool IsSafeStem(const std::string& s) {
   if (s.size() > kMaxTakeStemLength) return false;
   if (!s.empty() && (s.front() == '.' || s.front() == '-')) return false;
@@ -91,10 +99,25 @@ TEST(RecorderTakeNameTest, DefaultStemHasTimestamp) {
   EXPECT_TRUE(std::regex_match(stem, std::regex("take-20231[01][0-9]{2}-[0-9]{6}"))) << stem;
 }
 
+TEST(RecorderTakeNameTest, SequenceFollowsTheLargestNumberInTheDirectory) {
+  TempDir dir;
+  EXPECT_EQ(NextTakeSequence(dir.path()), 1U);
+  EXPECT_EQ(NextTakeSequence(dir.path() / "missing"), 1U);
+  for (const char* name :
+       {"take-0007-20240917-153000.wav", "take-20991231-235959.wav", "take-12.wav",
+        "take-0003-20240101-000000-1.wav", "song.wav", "take-x.wav", "take-.wav", "take-0020"}) {
+    std::ofstream(dir.path() / name) << "x";
+  }
+  EXPECT_EQ(NextTakeSequence(dir.path()), 13U);  // not the date-only name, not "take-0020"
+  EXPECT_EQ(DefaultTakeStem(13, 1700000000).substr(0, 10), "take-0013-");
+  EXPECT_TRUE(std::regex_match(DefaultTakeStem(123456, 1700000000),
+                               std::regex("take-123456-20231[01][0-9]{2}-[0-9]{6}")));
+}
+
 TEST(RecorderTakeNameTest, HostileNamesStayInsideDirectory) {
   TempDir base;
   const auto dir = base.path() / "recs";
-  Recorder rec(RecorderConfig{dir, 48000, 2, 64, 8});
+  Recorder rec(SmallConfig(dir));
   const std::vector<std::string> names = {"../../etc/passwd",
                                           "/abs",
                                           "a/b",
@@ -136,7 +159,7 @@ TEST(RecorderTakeNameTest, NeverOverwritesExistingFiles) {
   { std::ofstream(dir / "song.wav") << "precious"; }
   { std::ofstream(base.path() / "outside.wav") << "outside"; }
   std::filesystem::create_symlink(base.path() / "outside.wav", dir / "link.wav");
-  Recorder rec(RecorderConfig{dir, 48000, 2, 64, 8});
+  Recorder rec(SmallConfig(dir));
 
   auto r = rec.StartNonRt("song");
   ASSERT_TRUE(r.ok) << r.path_or_error;
@@ -162,14 +185,14 @@ TEST(RecorderTakeNameTest, NeverOverwritesExistingFiles) {
   ASSERT_TRUE(a.ok && b.ok);
   EXPECT_NE(a.path_or_error, b.path_or_error);
   EXPECT_TRUE(std::regex_match(std::filesystem::path(a.path_or_error).filename().string(),
-                               std::regex("take-[0-9]{8}-[0-9]{6}(-[0-9]+)?\\.wav")))
+                               std::regex("take-[0-9]{4,}-[0-9]{8}-[0-9]{6}(-[0-9]+)?\\.wav")))
       << a.path_or_error;
 }
 
 TEST(RecorderTakeNameTest, UncreatableDirectoryIsReported) {
   TempDir base;
   { std::ofstream(base.path() / "file") << "x"; }
-  Recorder rec(RecorderConfig{base.path() / "file" / "recs", 48000, 2, 64, 8});
+  Recorder rec(SmallConfig(base.path() / "file" / "recs"));
   const auto r = rec.StartNonRt("x");
   EXPECT_FALSE(r.ok);
   EXPECT_FALSE(r.path_or_error.empty());

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "firmware/config/board_config.h"
 #include "firmware/engine/audio_engine.h"
@@ -118,7 +119,16 @@ int RunApp(const AppOptions& options) {
   recorder_config.max_block_frames = output.period_frames();
   // About 4 s of audio between the audio thread and the SD card writer.
   recorder_config.ring_blocks = 4 * output.sample_rate() / output.period_frames() + 1;
+  recorder_config.flush_interval = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::duration<double>(board.recorder_flush_interval_s));
+  recorder_config.log = [](RecorderLogLevel level, const std::string& text) {
+    Log::Write(level == RecorderLogLevel::kError     ? LogLevel::kError
+               : level == RecorderLogLevel::kWarning ? LogLevel::kWarning
+                                                     : LogLevel::kInfo,
+               text);
+  };
   Recorder recorder(recorder_config);
+  recorder.RecoverNonRt();  // unfinished takes of a crash or power cut: repaired, never replaced
 
   ControlQueue control;
   EngineConfig engine_config;
@@ -209,6 +219,14 @@ int RunApp(const AppOptions& options) {
         {"recording", recorder.recording() ? 1.0 : 0.0},
         {"recorded_frames", static_cast<double>(recorder.recorded_frames())},
         {"dropped_blocks", static_cast<double>(recorder.dropped_blocks())},
+        {"record_flushed_frames", static_cast<double>(recorder.flushed_frames())},
+        {"record_gaps", static_cast<double>(recorder.gaps())},
+        {"record_write_errors", static_cast<double>(recorder.write_errors())},
+        {"record_error", static_cast<double>(static_cast<int>(recorder.stop_reason()))},
+        {"record_bytes_written", static_cast<double>(recorder.stats().bytes_written)},
+        {"record_recovered", static_cast<double>(recorder.recovered_takes())},
+        {"record_flush_max_ms", static_cast<double>(recorder.stats().slowest_flush_us) / 1000.0,
+         true},
         {"workers", static_cast<double>(engine.workers().size())},
         {"voices_stolen", static_cast<double>(engine.voices_stolen())},
         {"dropped_commands", static_cast<double>(engine.dropped_commands() + control.dropped())},
@@ -255,6 +273,11 @@ int RunApp(const AppOptions& options) {
   if (recorder.recording()) {
     auto result = recorder.StopNonRt();
     LogInfo("recording finalized: " + result.path_or_error);
+  }
+  // Let the audio thread apply what control accepted before it stopped, then keep that patch.
+  const uint64_t applied_by = engine.periods() + 2;
+  for (int i = 0; i < 100 && engine.periods() < applied_by; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   const Patch final_patch = CurrentPatch(engine);
   audio.Stop();

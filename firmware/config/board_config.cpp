@@ -45,6 +45,21 @@ class TableReader {
     }
   }
 
+  void Double(const char* table, const char* key, double* out, double min, double max) {
+    const toml::node* node = Find(table, key);
+    if (node == nullptr) return;
+    auto value = node->value<double>();  // integers convert too
+    if (!value || !(node->is_floating_point() || node->is_integer())) {
+      Fail(table, key, "a number");
+    } else if (!(*value >= min && *value <= max)) {
+      Fail(table, key,
+           "a number from " + std::to_string(min) + " to " + std::to_string(max) + " (got " +
+               std::to_string(*value) + ")");
+    } else {
+      *out = *value;
+    }
+  }
+
   void String(const char* table, const char* key, std::string* out) {
     const toml::node* node = Find(table, key);
     if (node == nullptr) return;
@@ -123,7 +138,7 @@ BoardLoadResult LoadBoardFile(const std::string& path) {
                 "audio.sample_rate", "audio.channels", "audio.period", "audio.periods",
                 "audio.priority", "audio.cpu", "engine.workers", "engine.worker_cpus",
                 "engine.worker_priority", "engine.voices", "osc.port", "recorder.directory",
-                "state.directory"});
+                "recorder.flush_interval_s", "state.directory"});
   r.String("board", "name", &b.name);
   r.String("board", "description", &b.description);
   std::string device = "virtual";
@@ -148,6 +163,7 @@ BoardLoadResult LoadBoardFile(const std::string& path) {
   r.Int("osc", "port", &b.osc_port, 1, 65535);
   r.String("recorder", "directory", &b.recordings_dir);
   r.String("state", "directory", &b.state_dir);
+  r.Double("recorder", "flush_interval_s", &b.recorder_flush_interval_s, 0.05, 60.0);
   if (result.error.empty() && b.worker_priority >= b.audio_priority && b.audio_priority > 0) {
     r.Fail("engine", "worker_priority",
            "a priority below audio.priority (" + std::to_string(b.audio_priority) + ")");

@@ -27,6 +27,9 @@ struct BoardConfig {
 
   int osc_port = 9000;                               ///< [osc] port (UDP)
   std::string recordings_dir = "sdcard/recordings";  ///< [recorder] directory
+  /// [recorder] flush_interval_s: audio made durable (fdatasync) at least this often, s: at
+  /// most this much of a take is lost in a power cut.
+  double recorder_flush_interval_s = 1.0;
   std::string state_dir = "sdcard/state";  ///< [state] directory: patch, presets, crash guard
 };
 

@@ -72,6 +72,7 @@ TEST_F(Persistence, ChangesAreSavedDebouncedAndSurviveKill9AndRestart) {
   // The next start plays that patch: shutting it down cleanly saves what it played.
   auto second = Start();
   SetParam("resonance", 0.7f);
+  std::this_thread::sleep_for(milliseconds(50));  // received by the OSC thread
   EXPECT_EQ(second->Stop(SIGTERM, 10.0), 0);
   saved = Saved();
   EXPECT_FLOAT_EQ(saved[ParamId::kCutoffHz], 800.0f);

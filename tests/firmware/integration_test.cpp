@@ -233,7 +233,9 @@ TEST_F(FirmwareIntegration, RecordingMatchesCaptureSampleExactly) {
       static_cast<long long>(first_offset), static_cast<long long>(unmatched),
       static_cast<long long>(jumps), xruns);
   EXPECT_EQ(recorded.frames % kPeriod, 0);
-  EXPECT_EQ(unmatched, 0);
+  // An xrun drops what was written to the card but not yet played (up to a buffer: 3 blocks),
+  // which the recorder did get.
+  EXPECT_LE(unmatched, 3 * static_cast<int64_t>(xruns));
   EXPECT_LE(jumps, static_cast<int64_t>(xruns));
   EXPECT_GT(Rms(recorded.mono, 0, recorded.frames), 0.01);
 }

@@ -9,8 +9,7 @@ namespace chronus::dsp {
 
 void Adsr::Init(float sample_rate) {
   sample_rate_ = sample_rate;
-  glide_coef_ = static_cast<float>(
-      1.0 - std::exp(-1.0 / (static_cast<double>(kSustainGlideS) * sample_rate)));
+  glide_coef_ = SustainGlideCoef(sample_rate);
   SetAttack(Spec(ParamId::kAttackS).default_value);
   SetDecay(Spec(ParamId::kDecayS).default_value);
   SetSustain(Spec(ParamId::kSustain).default_value);
@@ -18,8 +17,13 @@ void Adsr::Init(float sample_rate) {
   Reset();
 }
 
-Adsr::Segment Adsr::MakeSegment(float seconds, float ratio) const {
-  const double n = std::max(1.0, std::round(static_cast<double>(seconds) * sample_rate_));
+float Adsr::SustainGlideCoef(float sample_rate) {
+  return static_cast<float>(1.0 -
+                            std::exp(-1.0 / (static_cast<double>(kSustainGlideS) * sample_rate)));
+}
+
+Adsr::Segment Adsr::MakeSegment(float seconds, float ratio, float sample_rate) {
+  const double n = std::max(1.0, std::round(static_cast<double>(seconds) * sample_rate));
   Segment seg;
   seg.frames = static_cast<uint32_t>(std::min(n, 4.0e9));
   // dev(n) = dev(0) * coef^n must shrink by ratio / (1 + ratio) over the segment.
@@ -28,9 +32,9 @@ Adsr::Segment Adsr::MakeSegment(float seconds, float ratio) const {
   return seg;
 }
 
-void Adsr::SetAttack(float seconds) { attack_ = MakeSegment(seconds, kAttackRatio); }
-void Adsr::SetDecay(float seconds) { decay_ = MakeSegment(seconds, kDecayRatio); }
-void Adsr::SetRelease(float seconds) { release_ = MakeSegment(seconds, kDecayRatio); }
+void Adsr::SetAttack(float seconds) { attack_ = MakeSegment(seconds, kAttackRatio, sample_rate_); }
+void Adsr::SetDecay(float seconds) { decay_ = MakeSegment(seconds, kDecayRatio, sample_rate_); }
+void Adsr::SetRelease(float seconds) { release_ = MakeSegment(seconds, kDecayRatio, sample_rate_); }
 void Adsr::SetSustain(float level) { sustain_ = std::clamp(level, 0.0f, 1.0f); }
 
 void Adsr::Gate(bool on) {

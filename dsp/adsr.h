@@ -27,6 +27,25 @@ class Adsr {
   static constexpr float kDecayRatio = 0.001f;
   static constexpr float kSustainGlideS = 0.005f;
 
+  /// One exponential segment: dev is multiplied by `coef` each sample for `frames` samples.
+  struct Segment {
+    float coef = 0.0f;   ///< per-sample decay of the deviation from the aim point
+    double decay = 0.0;  ///< coef^frames as the float recursion applies it
+    uint32_t frames = 1;
+  };
+  /// The segment lasting round(seconds * sample_rate) samples (at least 1) whose deviation
+  /// shrinks by ratio / (1 + ratio) over that span. Not RT-critical (std::pow).
+  static Segment MakeSegment(float seconds, float ratio, float sample_rate);
+  /// Aim point `base` and deviation `dev` (level = base + dev, dev *= seg.coef per sample) of a
+  /// segment starting at `level` that lands on `end_level` after seg.frames samples. RT-safe.
+  static void Aim(float level, const Segment& seg, float end_level, float* base, float* dev) {
+    const double b = (end_level - level * seg.decay) / (1.0 - seg.decay);
+    *base = static_cast<float>(b);
+    *dev = static_cast<float>(level - b);
+  }
+  /// Per-sample one-pole coefficient of the sustain glide at `sample_rate` Hz.
+  static float SustainGlideCoef(float sample_rate);
+
   /// Prepares for `sample_rate` Hz, idle at level 0, with the synth_params.h default times.
   void Init(float sample_rate);
   /// Attack time, seconds (0 -> one sample). RT-safe.
@@ -66,18 +85,18 @@ class Adsr {
   /// Writes `frames` levels to `out`. RT-safe.
   void Process(float* out, size_t frames);
 
+  /// Current segments and sustain level (for renderers that run the same envelope elsewhere).
+  const Segment& attack() const { return attack_; }
+  const Segment& decay() const { return decay_; }
+  const Segment& release() const { return release_; }
+  float sustain() const { return sustain_; }
+
   Stage stage() const { return stage_; }
   float level() const { return level_; }
   /// False once the release has reached 0 (and before the first gate).
   bool IsActive() const { return stage_ != Stage::kIdle; }
 
  private:
-  struct Segment {
-    float coef = 0.0f;   // per-sample decay of dev_
-    double decay = 0.0;  // coef^frames as the float recursion applies it
-    uint32_t frames = 1;
-  };
-  Segment MakeSegment(float seconds, float ratio) const;
   void StartSegment(Stage stage, const Segment& seg, float end_level);
   void EndSegment();
 
@@ -100,9 +119,7 @@ inline void Adsr::StartSegment(Stage stage, const Segment& seg, float end_level)
   stage_ = stage;
   end_level_ = end_level;
   // Aim point such that base + (level - base) * decay == end_level after seg.frames samples.
-  const double base = (end_level - level_ * seg.decay) / (1.0 - seg.decay);
-  base_ = static_cast<float>(base);
-  dev_ = static_cast<float>(level_ - base);
+  Aim(level_, seg, end_level, &base_, &dev_);
   coef_ = seg.coef;
   remaining_ = seg.frames;
 }

@@ -12,7 +12,7 @@ namespace chronus::dsp {
 
 /// VoiceAllocator + VoiceBank + master gain (kMasterGainDb, smoothed per sample in the linear
 /// domain with kMasterSmoothingMs) + SoftClip, for offline rendering (tests, benchmarks, file
-/// rendering). The firmware splits the same pieces over threads instead. About 80 KB: construct
+/// rendering). The firmware splits the same pieces over threads instead. About 75 KB: construct
 /// it once, not on a small stack.
 class PolySynth {
  public:

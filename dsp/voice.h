@@ -20,6 +20,10 @@ namespace chronus::dsp {
 /// settled, so the output is the same whatever the block size. A voice becomes inactive when
 /// its release reaches 0; NoteOn on an inactive voice resets phase, filter and glides (it is
 /// silent), on an active one it retriggers from the current level without a click.
+///
+/// This is the straightforward per-sample implementation of the voice, kept as the reference:
+/// VoiceBank renders the same chain for many voices at once with SIMD and a 16-sample control
+/// grid, and tests/dsp/voice_bank_test.cpp checks it against Voice within stated tolerances.
 class Voice {
  public:
   /// Glide time constant of cutoff and resonance, ms.

@@ -8,8 +8,18 @@
 // BM_Voices2WorkersSpin: for comparison, the main thread renders one half itself and one
 // std::thread the other, handing blocks over with a spinning atomic epoch (no system calls);
 // it shows what two cores give when synchronisation is cheap.
+// BM_Voices2WorkersAhead: as Spin, but the other thread renders up to kAheadBlocks blocks ahead
+// into a ring (as a firmware worker renders ahead into its ready queue), so the hand-over is off
+// the critical path: the main thread renders its half, mixes the other half's block when it is
+// there, and goes on; it rereads the producer's counter only when it has used up what it last
+// saw, and publishes its own every kConsumeBatch blocks, so that the cores exchange cache lines
+// a few times per 16 blocks instead of twice per block (a round trip between the two vCPUs of a
+// VM costs ~0.5 us, half of a 64-voice block). This is the 2-worker throughput figure: on a
+// 2-core machine a separate driver thread would compete with the two workers, so the driver
+// renders one worker's share itself.
 // Counters (from wall time): ns_per_voice_sample, us_per_block, rt_load (block time / 1.333 ms
-// block period).
+// block period). The label names the SIMD level of the voice bank's kernels (the best the CPU
+// has; dsp_bench compares the levels).
 #include <benchmark/benchmark.h>
 
 #include <array>
@@ -33,6 +43,7 @@ using chronus::dsp::VoiceBank;
 
 constexpr float kFs = 48000.0f;
 constexpr size_t kBlock = 64;
+constexpr size_t kMaxBlock = 256;  // BM_Voices1Worker and BM_Voices2WorkersAhead: frames arg
 
 float VoiceFreq(size_t i) {
   return 55.0f * std::exp2(static_cast<float>(i % 48) / 12.0f) *
@@ -67,27 +78,30 @@ std::unique_ptr<VoiceBank> MakeBank(size_t first, size_t count) {
 using Clock = std::chrono::steady_clock;
 
 // Counters from the wall time of the timed loop (started at `t0`).
-void SetCounters(benchmark::State& state, size_t voices, Clock::time_point t0) {
+void SetCounters(benchmark::State& state, size_t voices, Clock::time_point t0,
+                 size_t frames = kBlock) {
   const double ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
   const double per_block = ns / static_cast<double>(state.iterations());
   if (voices > 0) {
-    state.counters["ns_per_voice_sample"] = per_block / static_cast<double>(voices * kBlock);
+    state.counters["ns_per_voice_sample"] = per_block / static_cast<double>(voices * frames);
   }
   state.counters["us_per_block"] = per_block * 1e-3;
-  state.counters["rt_load"] = per_block / (static_cast<double>(kBlock) / kFs * 1e9);
+  state.counters["rt_load"] = per_block / (static_cast<double>(frames) / kFs * 1e9);
 }
 
 void BM_Voices1Worker(benchmark::State& state) {
   const auto voices = static_cast<size_t>(state.range(0));
+  const auto frames = static_cast<size_t>(state.range(1));
   auto bank = MakeBank(0, voices);
-  std::array<float, kBlock> out{};
+  std::array<float, kMaxBlock> out{};
   const auto t0 = Clock::now();
   for (auto _ : state) {
-    bank->Render(out.data(), kBlock);
+    bank->Render(out.data(), frames);
     benchmark::DoNotOptimize(out.data());
     benchmark::ClobberMemory();
   }
-  SetCounters(state, voices, t0);
+  SetCounters(state, voices, t0, frames);
+  state.SetLabel(VoiceBank::SimdLevelName(bank->simd_level()));
   if (bank->ActiveCount() != voices) state.SkipWithError("voices stopped");
 }
 
@@ -178,9 +192,77 @@ void BM_Voices2WorkersSpin(benchmark::State& state) {
   }
 }
 
+constexpr size_t kAheadBlocks = 16;
+constexpr size_t kConsumeBatch = 4;
+
+void BM_Voices2WorkersAhead(benchmark::State& state) {
+  const auto voices = static_cast<size_t>(state.range(0));
+  const auto frames = static_cast<size_t>(state.range(1));
+  const size_t half = voices / 2;
+  std::array<std::unique_ptr<VoiceBank>, 2> banks = {MakeBank(0, half),
+                                                     MakeBank(half, voices - half)};
+  alignas(64) std::array<float, kMaxBlock> buf0{};
+  alignas(64) std::array<std::array<float, kMaxBlock>, kAheadBlocks> ring{};
+  alignas(64) std::atomic<uint64_t> produced{0};
+  alignas(64) std::atomic<uint64_t> consumed{0};
+  alignas(64) std::atomic<bool> stop{false};
+  std::thread helper([&] {
+    uint64_t room_until = kAheadBlocks;  // blocks below this index have a free ring slot
+    for (uint64_t k = 0;; ++k) {
+      while (k >= room_until) {
+        if (stop.load(std::memory_order_relaxed)) return;
+        room_until = consumed.load(std::memory_order_acquire) + kAheadBlocks;
+        if (k < room_until) break;
+        CpuRelax();
+      }
+      if (stop.load(std::memory_order_relaxed)) return;
+      banks[1]->Render(ring[k % kAheadBlocks].data(), frames);
+      produced.store(k + 1, std::memory_order_release);
+    }
+  });
+  std::array<float, kMaxBlock> out{};
+  uint64_t k = 0;
+  uint64_t seen = 0;  // blocks known to be in the ring
+  double wait_ns = 0.0;
+  const auto t0 = Clock::now();
+  for (auto _ : state) {
+    banks[0]->Render(buf0.data(), frames);
+    if (seen <= k) {
+      const auto w0 = Clock::now();
+      while (seen <= k) {
+        seen = produced.load(std::memory_order_acquire);
+        if (seen <= k) CpuRelax();
+      }
+      wait_ns += std::chrono::duration<double, std::nano>(Clock::now() - w0).count();
+    }
+    const auto& other = ring[k % kAheadBlocks];
+    for (size_t i = 0; i < frames; ++i) out[i] = buf0[i] + other[i];
+    if (++k % kConsumeBatch == 0) consumed.store(k, std::memory_order_release);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  SetCounters(state, voices, t0, frames);
+  // Time this thread waited for the other half: > 0 when the other worker is the slower one.
+  state.counters["wait_us_per_block"] = wait_ns * 1e-3 / static_cast<double>(state.iterations());
+  stop.store(true, std::memory_order_relaxed);
+  helper.join();
+  state.SetLabel(VoiceBank::SimdLevelName(banks[0]->simd_level()));
+  if (banks[0]->ActiveCount() + banks[1]->ActiveCount() != voices) {
+    state.SkipWithError("voices stopped");
+  }
+}
+
 }  // namespace
 
-BENCHMARK(BM_Voices1Worker)->ArgName("voices")->Arg(16)->Arg(64)->Arg(256)->UseRealTime();
+// frames: the block (= firmware period) size; 64 is the figure, 128 and 256 show how
+// the fixed per-block costs (hand-over between cores, per-bank overhead) fade.
+BENCHMARK(BM_Voices1Worker)
+    ->ArgNames({"voices", "frames"})
+    ->ArgsProduct({{16, 64, 256}, {64}})
+    ->Args({64, 128})
+    ->Args({256, 128})
+    ->Args({256, 256})
+    ->UseRealTime();
 // voices:0 measures the barrier round trip alone (the 2-worker synchronisation floor).
 BENCHMARK(BM_Voices2Workers)->ArgName("voices")->Arg(0)->Arg(16)->Arg(64)->Arg(256)->UseRealTime();
 
@@ -190,6 +272,14 @@ BENCHMARK(BM_Voices2WorkersSpin)
     ->Arg(16)
     ->Arg(64)
     ->Arg(256)
+    ->UseRealTime();
+
+BENCHMARK(BM_Voices2WorkersAhead)
+    ->ArgNames({"voices", "frames"})
+    ->ArgsProduct({{0, 16, 64, 256}, {64}})
+    ->Args({64, 128})
+    ->Args({256, 128})
+    ->Args({256, 256})
     ->UseRealTime();
 
 BENCHMARK_MAIN();

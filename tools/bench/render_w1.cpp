@@ -1,0 +1,270 @@
+// render_w1: Chronus's side of the peer comparison (tools/bench/peers). Renders workload W1 of
+// /work/shared/notes/peer-benchmarks.md offline and writes it as a 32-bit float stereo WAV with
+// libsndfile, as the peers do:
+//   N voices, voice i: band-limited saw at f = 55 * 2^((i mod 48) / 12) * (1 + 0.0037 floor(i /
+//   48))
+//   -> resonant 2-pole low-pass at 4 f, Q 5 -> ADSR 10 ms / 100 ms / 0.7 / 200 ms, gate held
+//   -> equal-power pan ((i mod 9) - 4) / 5, amplitude 1 / N -> stereo sum; 48 kHz, blocks of 64.
+//
+//   render_w1 [--voices N] [--seconds S] [--workers 1|2] [--lookahead B] [--out FILE.wav]
+//             [--simd baseline|avx2|avx512]
+//
+// --workers 2 splits the voices as the firmware does (voice v on worker v % 2): this thread
+// renders worker 0's bank itself (on a 2-core machine a separate driver thread would compete
+// with the two workers for the cores) and one more thread renders worker 1's, up to --lookahead
+// blocks of 64 frames ahead (default 16) through a single-producer single-consumer ring, as a
+// firmware worker renders ahead into its ready queue; waits spin briefly, then yield. The main
+// thread sums the two blocks and writes. --simd forces the kernels' instruction set (default:
+// the best this CPU has). Prints one line: voices, workers, SIMD level, seconds rendered, wall
+// seconds of the render loop (the peers script times the whole process), and where that time
+// went besides rendering: seconds in sf_writef_float, seconds this thread waited for worker 1's
+// blocks, seconds worker 1 waited for ring room.
+#include <sndfile.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <numbers>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dsp/pitch.h"
+#include "dsp/svf.h"
+#include "dsp/voice_bank.h"
+
+namespace {
+
+using chronus::dsp::ParamId;
+using chronus::dsp::SimdLevel;
+using chronus::dsp::VoiceBank;
+
+constexpr float kFs = 48000.0f;
+constexpr size_t kBlock = 64;
+constexpr size_t kWriteFrames = 4096;  // frames per sf_writef_float call
+
+struct Options {
+  size_t voices = 64;
+  double seconds = 60.0;
+  int workers = 1;
+  size_t lookahead = 16;
+  std::string out = "/dev/shm/chronus_w1.wav";
+  std::string simd;
+};
+
+[[noreturn]] void Usage(const char* why) {
+  std::fprintf(stderr,
+               "render_w1: %s\nusage: render_w1 [--voices N] [--seconds S] [--workers 1|2] "
+               "[--lookahead B] [--out FILE.wav] [--simd baseline|avx2|avx512]\n",
+               why);
+  std::exit(2);
+}
+
+Options Parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (i + 1 >= argc) Usage(("missing value for " + a).c_str());
+    const char* v = argv[++i];
+    if (a == "--voices") {
+      o.voices = std::strtoul(v, nullptr, 10);
+    } else if (a == "--seconds") {
+      o.seconds = std::strtod(v, nullptr);
+    } else if (a == "--workers") {
+      o.workers = std::atoi(v);
+    } else if (a == "--lookahead") {
+      o.lookahead = std::strtoul(v, nullptr, 10);
+    } else if (a == "--out") {
+      o.out = v;
+    } else if (a == "--simd") {
+      o.simd = v;
+    } else {
+      Usage(("unknown option " + a).c_str());
+    }
+  }
+  if (o.voices < 1 || o.voices > chronus::dsp::kMaxVoices) Usage("--voices must be 1..256");
+  if (o.workers != 1 && o.workers != 2) Usage("--workers must be 1 or 2");
+  if (!(o.seconds > 0.0)) Usage("--seconds must be > 0");
+  if (o.lookahead < 1 || o.lookahead > 1024) Usage("--lookahead must be 1..1024");
+  return o;
+}
+
+float VoiceFreq(size_t i) {
+  return 55.0f * std::exp2(static_cast<float>(i % 48) / 12.0f) *
+         (1.0f + 0.0037f * static_cast<float>(i / 48));
+}
+
+// Bank of the voices v with v % workers == worker, W1 parameters, all notes on.
+std::unique_ptr<VoiceBank> MakeBank(const Options& o, size_t worker) {
+  auto bank = std::make_unique<VoiceBank>();
+  const size_t count =
+      (o.voices + static_cast<size_t>(o.workers) - 1 - worker) / static_cast<size_t>(o.workers);
+  bank->Init(kFs, count);
+  if (!o.simd.empty()) {
+    SimdLevel level = SimdLevel::kBaseline;
+    if (o.simd == "avx2") {
+      level = SimdLevel::kAvx2;
+    } else if (o.simd == "avx512") {
+      level = SimdLevel::kAvx512;
+    } else if (o.simd != "baseline") {
+      Usage("--simd must be baseline, avx2 or avx512");
+    }
+    if (!bank->SetSimdLevel(level)) Usage("this CPU lacks the requested --simd level");
+  }
+  const float q5 = std::log(5.0f / chronus::dsp::kMinQ) /
+                   std::log(chronus::dsp::kMaxQ / chronus::dsp::kMinQ);  // resonance for Q 5
+  bank->SetParam(ParamId::kWaveform, 1.0f);
+  bank->SetParam(ParamId::kResonance, q5);
+  bank->SetParam(ParamId::kAttackS, 0.01f);
+  bank->SetParam(ParamId::kDecayS, 0.1f);
+  bank->SetParam(ParamId::kSustain, 0.7f);
+  bank->SetParam(ParamId::kReleaseS, 0.2f);
+  for (size_t slot = 0; slot < count; ++slot) {
+    const size_t i = slot * static_cast<size_t>(o.workers) + worker;  // global voice index
+    const float f0 = VoiceFreq(i);
+    bank->SetVoiceParam(slot, ParamId::kCutoffHz, 4.0f * f0);
+    bank->SetVoicePan(slot, static_cast<float>(static_cast<int>(i % 9) - 4) / 5.0f);
+    bank->NoteOn(slot, chronus::dsp::HzToMidi(f0), 1.0f / static_cast<float>(o.voices));
+  }
+  return bank;
+}
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Spins briefly, then yields: on a loaded 2-core machine a pure spin can starve the other side.
+template <class Pred>
+void WaitUntil(Pred done) {
+  for (int spins = 0; !done(); ++spins) {
+    if (spins < 4096) {
+      CpuRelax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = Parse(argc, argv);
+  const auto frames = static_cast<size_t>(std::llround(o.seconds * kFs));
+
+  SF_INFO info{};
+  info.samplerate = static_cast<int>(kFs);
+  info.channels = 2;
+  info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+  SNDFILE* file = sf_open(o.out.c_str(), SFM_WRITE, &info);
+  if (file == nullptr) {
+    std::fprintf(stderr, "render_w1: cannot write %s: %s\n", o.out.c_str(), sf_strerror(nullptr));
+    return 1;
+  }
+
+  std::vector<std::unique_ptr<VoiceBank>> banks;
+  for (int w = 0; w < o.workers; ++w) banks.push_back(MakeBank(o, static_cast<size_t>(w)));
+
+  alignas(64) float l0[kBlock], r0[kBlock];
+  std::vector<float> interleaved(kWriteFrames * 2);
+  size_t pending = 0;  // frames in `interleaved`
+
+  // Worker 1's blocks: ring[(k % lookahead)] holds block k (left then right), produced in order.
+  const size_t blocks = (frames + kBlock - 1) / kBlock;
+  std::vector<float> ring(o.lookahead * 2 * kBlock);
+  alignas(64) std::atomic<uint64_t> produced{0};
+  alignas(64) std::atomic<uint64_t> consumed{0};
+  using Clock = std::chrono::steady_clock;
+  auto seconds_since = [](Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+  };
+  double helper_wait_s = 0.0;  // where the time goes: waits on each side, file writing
+  double main_wait_s = 0.0;
+  double write_s = 0.0;
+  std::thread helper;
+  if (o.workers == 2) {
+    helper = std::thread([&] {
+      uint64_t room_until = o.lookahead;  // blocks below this index have a free ring slot
+      for (uint64_t k = 0; k < blocks; ++k) {
+        if (k >= room_until) {
+          const auto w0 = Clock::now();
+          WaitUntil([&] {
+            room_until = consumed.load(std::memory_order_acquire) + o.lookahead;
+            return k < room_until;
+          });
+          helper_wait_s += seconds_since(w0);
+        }
+        float* slot = ring.data() + (k % o.lookahead) * 2 * kBlock;
+        banks[1]->RenderStereo(slot, slot + kBlock, kBlock);
+        produced.store(k + 1, std::memory_order_release);
+      }
+    });
+  }
+  // The main thread rereads `produced` only when it has used up what it last saw, and publishes
+  // `consumed` every few blocks: the two cores exchange cache lines a few times per lookahead
+  // instead of twice per block.
+  const size_t consume_batch = std::max<size_t>(1, o.lookahead / 4);
+  uint64_t seen = 0;
+
+  const auto t0 = Clock::now();
+  for (size_t k = 0; k < blocks; ++k) {
+    const size_t pos = k * kBlock;
+    const size_t n = std::min(kBlock, frames - pos);
+    banks[0]->RenderStereo(l0, r0, kBlock);
+    if (o.workers == 2) {
+      if (seen <= k) {
+        const auto w0 = Clock::now();
+        WaitUntil([&] {
+          seen = produced.load(std::memory_order_acquire);
+          return seen > k;
+        });
+        main_wait_s += seconds_since(w0);
+      }
+      const float* slot = ring.data() + (k % o.lookahead) * 2 * kBlock;
+      for (size_t i = 0; i < kBlock; ++i) {
+        l0[i] += slot[i];
+        r0[i] += slot[kBlock + i];
+      }
+      if ((k + 1) % consume_batch == 0) consumed.store(k + 1, std::memory_order_release);
+    }
+    for (size_t i = 0; i < n; ++i) {
+      interleaved[2 * (pending + i)] = l0[i];
+      interleaved[2 * (pending + i) + 1] = r0[i];
+    }
+    pending += n;
+    if (pending + kBlock > kWriteFrames || pos + n >= frames) {
+      const auto w0 = Clock::now();
+      if (sf_writef_float(file, interleaved.data(), static_cast<sf_count_t>(pending)) !=
+          static_cast<sf_count_t>(pending)) {
+        std::fprintf(stderr, "render_w1: write failed: %s\n", sf_strerror(file));
+        return 1;
+      }
+      pending = 0;
+      write_s += seconds_since(w0);
+    }
+  }
+  const double wall = seconds_since(t0);
+  if (helper.joinable()) helper.join();
+  sf_close(file);
+
+  size_t active = 0;
+  for (const auto& b : banks) active += b->ActiveCount();
+  if (active != o.voices) {
+    std::fprintf(stderr, "render_w1: %zu of %zu voices still sound\n", active, o.voices);
+    return 1;
+  }
+  std::printf(
+      "render_w1 voices %zu workers %d simd %s seconds %.3f render_wall_s %.4f write_s %.4f "
+      "main_wait_s %.4f helper_wait_s %.4f\n",
+      o.voices, o.workers, VoiceBank::SimdLevelName(banks[0]->simd_level()),
+      static_cast<double>(frames) / kFs, wall, write_s, main_wait_s, helper_wait_s);
+  return 0;
+}

@@ -33,14 +33,33 @@ struct BoardConfig {
   std::string state_dir = "sdcard/state";  ///< [state] directory: patch, presets, crash guard
 };
 
-/// Result of loading: `error` is empty on success, else "file: key: what was expected".
+/// One problem found in a board file.
+struct BoardError {
+  std::string key;       ///< "audio.period"; "" for the file as a whole (unreadable, syntax).
+  std::string message;   ///< "file: audio.period: expected ... (got ...)"
+  std::string fallback;  ///< The safe default `board` holds instead ("128"); "" when none.
+};
+
+/// Result of loading. `error` is empty on success, else the first problem, "file: key: what was
+/// expected (got what)"; `errors` lists every problem in file order. The values of `board` are
+/// those of the file where valid and the safe defaults of BoardConfig where a key is missing or
+/// invalid. `defaults_usable` says whether that `board` is safe to start with despite the errors:
+/// true when the file could be read and parsed and no invalid key is one without a safe default
+/// (audio.device: a wrong sound card; recorder.directory, state.directory: files written
+/// somewhere else).
 struct BoardLoadResult {
   BoardConfig board;
   std::string error;
+  std::vector<BoardError> errors;
+  bool defaults_usable = true;
 };
 
-/// Parses a board file. Unknown keys are errors (they are usually typos); values are range-checked.
-/// Main thread, at start-up.
+/// Largest board file read, in bytes (a board file is ~1 KiB).
+inline constexpr size_t kMaxBoardFileBytes = 64 * 1024;
+
+/// Parses a board file. Unknown keys and tables are errors (they are usually typos); values are
+/// type- and range-checked, strings are bounded and free of control characters. Missing keys keep
+/// their defaults. Main thread, at start-up.
 BoardLoadResult LoadBoardFile(const std::string& path);
 
 /// Resolves `--board` (a name such as "dev-virtual", or a path to a .toml file) to a file path,

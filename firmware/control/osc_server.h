@@ -1,5 +1,6 @@
 // The OSC control server (liblo): turns messages into typed commands for the audio thread, answers
-// /status, starts and stops recordings. Runs on liblo's own (non-RT) server thread.
+// /status, starts and stops recordings. Runs on liblo's own (non-RT) server thread. Validation and
+// translation live in osc_translate.h (pure, fuzzed); this file is the liblo glue and the effects.
 #pragma once
 
 #include <lo/lo.h>
@@ -11,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "firmware/control/rate_limit.h"
 #include "firmware/engine/control_queue.h"
 #include "firmware/recorder/recorder.h"
 
@@ -21,23 +23,53 @@ struct StatusEntry {
   std::string key;
   double value;
   bool is_float = false;
+  std::string text{};  ///< When not empty, the value sent is this string (e.g. a worker's state).
+};
+
+/// What the OSC server asks of the rest of the firmware for presets and /health; all called on
+/// the OSC thread. Unset hooks make those addresses answer /fail.
+struct OscStateHooks {
+  /// Saves the current patch into `slot`; returns "" or the error.
+  std::function<std::string(int slot)> save_preset;
+  /// Reads preset `slot` into the commands that set it; returns "" or the error.
+  std::function<std::string(int slot, std::vector<Command>* commands)> load_preset;
+  /// Entries of /health.reply.
+  std::function<std::vector<StatusEntry>()> health;
 };
 
 struct OscServerConfig {
   int port = 9000;                     ///< UDP port.
   int receive_buffer_bytes = 4 << 20;  ///< SO_RCVBUF, so bursts are not lost in the kernel.
+  /// Replies (/status.reply, /done, /fail) sent per second at most, and how many may be saved up:
+  /// bounds what a flood of requests (possibly with a forged sender address) makes the box send.
+  double replies_per_second = 500.0;
+  double reply_burst = 100.0;
+  /// /record/start and /record/stop accepted per second at most (each creates or finalizes a file
+  /// on the SD card and blocks this thread meanwhile), and how many may be saved up.
+  double recordings_per_second = 2.0;
+  double recording_burst = 8.0;
 };
 
-/// Address space (types: i int32, f float32; numbers of either type are accepted):
+/// Address space (types: i int32, f float32; numbers of either type are accepted, also h and d):
 ///   /note/on i f     MIDI note 0..127, velocity 0..1 (0 = note off)
 ///   /note/off i      MIDI note
 ///   /param/<name> f  a synth parameter of dsp::kParamSpecs in its unit (cutoff Hz, attack s, ...)
-///   /record/start [s name]   replies /done /record/start <path> or /fail /record/start <reason>
+///   /record/start [s name]   replies /done /record/start <path> or /fail /record/start <reason>;
+///                            a name is at most 64 bytes, without '/', '\' or control characters
 ///   /record/stop             replies /done /record/stop <path> or /fail ...
 ///   /status [i port] replies /status.reply with alternating string keys and values, to the
 ///                    sender, or to the sender's host at `port` when given
-/// Anything else (unknown address, wrong argument count or type, out-of-range value, garbage
-/// bytes) is refused, counted in bad_messages and logged (rate-limited); the sound is not touched.
+/// Bundles are accepted and their messages applied at once (time tags are not honoured: liblo's
+/// queue of future-dated messages is unbounded, so it is switched off). Anything else (unknown
+/// address, wrong argument count or type, out-of-range value, garbage bytes) is refused, counted
+/// in bad_messages and logged (rate-limited); the sound is not touched.
+///
+/// /status.reply also carries this server's own counters, appended after the caller's entries:
+///   osc_messages        messages accepted (commands queued, requests served)
+///   osc_queue_full      commands dropped because the control lane was full ("our" drops: the
+///                       audio thread did not keep up; also included in dropped_commands)
+///   kernel_drops        datagrams the kernel dropped on the OSC socket (receive buffer full)
+///   throttled_requests  requests refused by the reply or recording rate limits
 class OscServer {
  public:
   using StatusFn = std::function<std::vector<StatusEntry>()>;
@@ -49,25 +81,47 @@ class OscServer {
   OscServer(const OscServer&) = delete;
   OscServer& operator=(const OscServer&) = delete;
 
+  /// Installs the preset and /health hooks. Main thread, before Start.
+  void SetStateHooks(OscStateHooks hooks) { hooks_ = std::move(hooks); }
+
   /// Binds the port and starts the server thread. Main thread. Returns "" or an error message.
   std::string Start();
+  /// Stops the server thread, then handles on the calling thread the datagrams that had already
+  /// arrived (at most kMaxDatagramsHandledOnStop: a flood cannot hold up the shutdown), so that a
+  /// command sent just before the shutdown is not lost; closes the socket. Main thread.
   void Stop();
+  static constexpr int kMaxDatagramsHandledOnStop = 4096;
 
   int port() const { return port_; }
+  /// /ping messages handled: the watchdog's proof that the control thread makes progress.
+  uint64_t pings() const { return pings_.load(std::memory_order_relaxed); }
   /// Messages refused (malformed, unknown, out of range). Any thread.
   uint64_t bad_messages() const { return bad_messages_.load(std::memory_order_relaxed); }
   /// Messages accepted. Any thread.
   uint64_t messages() const { return messages_.load(std::memory_order_relaxed); }
+  /// Commands not queued because this server's control lane was full (the audio thread did not
+  /// keep up): counted by the lane, reported here too. Any thread.
+  uint64_t queue_full() const { return control_ != nullptr ? control_->dropped() : 0; }
+  /// Requests refused by a rate limit (replies, recordings). Any thread.
+  uint64_t throttled() const { return throttled_.load(std::memory_order_relaxed); }
+  /// Datagrams the kernel dropped on this server's socket since Start (receive buffer full), read
+  /// with SO_MEMINFO; 0 when unavailable or not running. Any thread.
+  uint64_t kernel_drops() const;
+  /// The socket's receive buffer as granted by the kernel (bytes), 0 when not running.
+  int receive_buffer_bytes() const { return receive_buffer_bytes_; }
 
  private:
   static int OnMessage(const char* path, const char* types, lo_arg** argv, int argc,
                        lo_message message, void* user_data);
   static void OnError(int number, const char* text, const char* where);
-  int Handle(const std::string& path, const char* types, lo_arg** argv, int argc,
-             lo_message message);
-  void Refuse(const std::string& path, const std::string& reason, lo_message message);
+  int Handle(const char* path, const char* types, lo_arg** argv, int argc, lo_message message);
+  void Refuse(std::string_view path, std::string_view reason);
+  bool TakeReply();
   void Reply(lo_message to, const char* address, lo_message reply);
-  void ReplyResult(lo_message to, const std::string& address, bool ok, const std::string& text);
+  void ReplyResult(lo_message to, std::string_view address, bool ok, const std::string& text);
+  void SendStatus(lo_message to, int reply_port, bool health = false);
+  void Preset(lo_message to, std::string_view path, bool save, int slot);
+  void Record(lo_message to, std::string_view path, bool start, std::string_view name);
 
   OscServerConfig config_;
   ControlQueue::Producer* control_;  // this server's lane, pushed from the liblo thread only
@@ -75,8 +129,16 @@ class OscServer {
   StatusFn status_;
   lo_server_thread thread_ = nullptr;
   int port_ = 0;
+  std::atomic<int> fd_{-1};
+  int receive_buffer_bytes_ = 0;
+  uint64_t kernel_drops_at_start_ = 0;
+  TokenBucket reply_limit_;   // OSC thread only
+  TokenBucket record_limit_;  // OSC thread only
   std::atomic<uint64_t> bad_messages_{0};
   std::atomic<uint64_t> messages_{0};
+  std::atomic<uint64_t> throttled_{0};
+  std::atomic<uint64_t> pings_{0};
+  OscStateHooks hooks_;
 };
 
 }  // namespace chronus::firmware

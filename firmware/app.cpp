@@ -161,6 +161,9 @@ int RunApp(const AppOptions& options) {
   }
   if (!audio.setup_warnings().empty()) LogWarning("audio thread: " + audio.setup_warnings());
 
+  std::atomic<OscServer*> osc_running{nullptr};  // set once the OSC server runs
+  lo_address ping_address = nullptr;             // the watchdog's liveness probe target
+  uint64_t no_control_counter = 0;               // watchdog thread only
   const hal::watchdog::SystemdNotifier systemd;
   WatchdogConfig watchdog_config;
   if (systemd.WatchdogInterval().count() > 0) {
@@ -178,7 +181,19 @@ int RunApp(const AppOptions& options) {
                               [&](double ms) { audio.InjectStallNonRt(ms); });
   bool wedged_reported = false;
   Watchdog watchdog(
-      watchdog_config, supervisor, ProgressSources{[&] { return engine.periods(); }, {}, {}},
+      watchdog_config, supervisor,
+      ProgressSources{[&] { return engine.periods(); },
+                      [&] {
+                        // The control thread answers the watchdog's /ping; without a running OSC
+                        // server there is nothing to watch.
+                        OscServer* server = osc_running.load();
+                        return server != nullptr ? server->pings() : ++no_control_counter;
+                      },
+                      [&] {
+                        if (osc_running.load() != nullptr && ping_address != nullptr) {
+                          lo_send(ping_address, "/ping", "");
+                        }
+                      }},
       [&] {
         if (wedged_reported) LogInfo("watchdog: every thread makes progress again");
         wedged_reported = false;
@@ -206,6 +221,7 @@ int RunApp(const AppOptions& options) {
     return sum_shares(
         [](WorkerShare& s) -> uint64_t { return s.mode() == WorkerShare::Mode::kStandby ? 1 : 0; });
   };
+  std::atomic<size_t> preset_count{store.ListPresetsNonRt().size()};
   OscServer osc({board.osc_port}, control, &recorder, [&] {
     return std::vector<StatusEntry>{
         {"sample_rate", static_cast<double>(output.sample_rate())},
@@ -219,6 +235,9 @@ int RunApp(const AppOptions& options) {
         {"recording", recorder.recording() ? 1.0 : 0.0},
         {"recorded_frames", static_cast<double>(recorder.recorded_frames())},
         {"dropped_blocks", static_cast<double>(recorder.dropped_blocks())},
+        {"presets", static_cast<double>(preset_count.load())},
+        {"state_saves", static_cast<double>(store.saves())},
+        {"state_save_errors", static_cast<double>(store.save_errors())},
         {"record_flushed_frames", static_cast<double>(recorder.flushed_frames())},
         {"record_gaps", static_cast<double>(recorder.gaps())},
         {"record_write_errors", static_cast<double>(recorder.write_errors())},
@@ -242,7 +261,54 @@ int RunApp(const AppOptions& options) {
         {"handbacks", static_cast<double>(handbacks())},
     };
   });
+  osc.SetStateHooks(OscStateHooks{
+      [&](int slot) {
+        std::string error = store.SavePresetNonRt(slot, CurrentPatch(engine));
+        if (error.empty()) preset_count = store.ListPresetsNonRt().size();
+        return error;
+      },
+      [&](int slot, std::vector<Command>* commands) {
+        const PatchLoadResult preset = store.LoadPresetNonRt(slot);
+        if (!preset.ok()) {
+          return preset.report.empty() ? "preset " + std::to_string(slot) + " cannot be read"
+                                       : preset.report;
+        }
+        for (const auto& spec : dsp::kParamSpecs) {
+          commands->push_back(Command{CommandType::kSetParam, 0, spec.id, preset.patch[spec.id]});
+        }
+        return std::string();
+      },
+      [&] {
+        std::vector<StatusEntry> entries = {
+            {"audio.periods", static_cast<double>(engine.periods())},
+            {"audio.xruns", static_cast<double>(audio.xruns())},
+            {"audio.late_blocks", static_cast<double>(engine.late_blocks())},
+            {"audio.device_ok", audio.device_ok() ? 1.0 : 0.0},
+            {"audio.worst_period_us", static_cast<double>(audio.worst_period_ns()) / 1000.0, true},
+            {"watchdog.alive", static_cast<double>(watchdog.alive_count())},
+            {"watchdog.wedged", static_cast<double>(watchdog.wedged_count())},
+        };
+        const std::vector<ShareHealth> shares = supervisor.Health();
+        for (size_t i = 0; i < shares.size(); ++i) {
+          const std::string w = "worker" + std::to_string(i) + ".";
+          const DspWorker* worker = engine.share(i).worker();
+          entries.push_back({w + "state", 0, false, shares[i].state});
+          entries.push_back({w + "cpu", static_cast<double>(shares[i].cpu)});
+          entries.push_back({w + "blocks", static_cast<double>(worker->blocks_rendered())});
+          entries.push_back({w + "worst_render_us",
+                             static_cast<double>(worker->worst_render_ns()) / 1000.0, true});
+          entries.push_back({w + "failovers", static_cast<double>(shares[i].failovers)});
+          entries.push_back({w + "handbacks", static_cast<double>(shares[i].handbacks)});
+          entries.push_back({w + "replacements", static_cast<double>(shares[i].replacements)});
+          entries.push_back({w + "standby_s", shares[i].standby_s, true});
+        }
+        return entries;
+      }});
   const std::string osc_error = osc.Start();
+  if (osc_error.empty()) {
+    ping_address = lo_address_new("127.0.0.1", std::to_string(osc.port()).c_str());
+    osc_running.store(&osc);
+  }
   if (!osc_error.empty()) LogError(osc_error + "; playing on without OSC control");
 
   std::string summary =
@@ -268,8 +334,10 @@ int RunApp(const AppOptions& options) {
           "; shutting down");
   systemd.Stopping();
 
-  osc.Stop();
   watchdog.Stop();
+  osc_running.store(nullptr);
+  osc.Stop();
+  if (ping_address != nullptr) lo_address_free(ping_address);
   if (recorder.recording()) {
     auto result = recorder.StopNonRt();
     LogInfo("recording finalized: " + result.path_or_error);

@@ -97,5 +97,47 @@ TEST_F(Persistence, CrashLoopStartsWithTheLastKnownGoodPatch) {
   EXPECT_FLOAT_EQ(Saved()[ParamId::kCutoffHz], 500.0f);
 }
 
+TEST_F(Persistence, PresetsSaveLoadRangeCheckAndHealth) {
+  auto process = Start();
+  OscClient client(port_);
+  SetParam("cutoff", 700.0f);
+  std::this_thread::sleep_for(milliseconds(50));
+  lo_send_from(client.address(), client.server(), LO_TT_IMMEDIATE, "/preset/save", "i", 3);
+  auto saved = client.WaitResult("/preset/save", 2000);
+  ASSERT_TRUE(saved);
+  EXPECT_TRUE(saved->first) << saved->second;
+  SetParam("cutoff", 1500.0f);
+  lo_send_from(client.address(), client.server(), LO_TT_IMMEDIATE, "/preset/load", "i", 3);
+  auto loaded = client.WaitResult("/preset/load", 2000);
+  ASSERT_TRUE(loaded);
+  EXPECT_TRUE(loaded->first) << loaded->second;
+  for (int bad : {-1, 128, 100000}) {
+    lo_send_from(client.address(), client.server(), LO_TT_IMMEDIATE, "/preset/save", "i", bad);
+    auto refused = client.WaitResult("/preset/save", 2000);
+    ASSERT_TRUE(refused);
+    EXPECT_FALSE(refused->first);
+    EXPECT_NE(refused->second.find("0..127"), std::string::npos) << refused->second;
+  }
+  lo_send_from(client.address(), client.server(), LO_TT_IMMEDIATE, "/preset/load", "i",
+               5);  // never saved
+  auto missing = client.WaitResult("/preset/load", 2000);
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(missing->first);
+  auto status = client.Status(1000);
+  ASSERT_TRUE(status);
+  EXPECT_EQ((*status)["presets"], 1);
+  std::this_thread::sleep_for(milliseconds(1100));  // one watchdog interval: a /ping was sent
+  auto health = client.Health(1000);
+  ASSERT_TRUE(health);
+  EXPECT_EQ((*health)["worker0.state"], "ok");
+  EXPECT_EQ((*health)["worker1.state"], "ok");
+  EXPECT_EQ((*health)["audio.device_ok"], "1");
+  EXPECT_NE((*health)["control.pings"], "0");  // the watchdog's probe reached the OSC thread
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(process->Stop(SIGTERM, 10.0), 0);
+  EXPECT_FLOAT_EQ(Saved()[ParamId::kCutoffHz], 700.0f);  // the preset was applied
+  EXPECT_TRUE(fs::exists(dir_ / "state" / "presets" / "003.toml"));
+}
+
 }  // namespace
 }  // namespace chronus::test

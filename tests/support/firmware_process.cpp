@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -108,6 +109,23 @@ int OscClient::OnReply(const char* path, const char* types, lo_arg** argv, int a
       values[&argv[i]->s] = v;
     }
     self->status_ = values;
+  } else if (p == "/health.reply") {
+    std::map<std::string, std::string> values;
+    for (int i = 0; i + 1 < argc; i += 2) {
+      if (types[i] != 's') continue;
+      const char t = types[i + 1];
+      char number[32];
+      if (t == 's') {
+        values[&argv[i]->s] = &argv[i + 1]->s;
+        continue;
+      }
+      std::snprintf(number, sizeof(number), "%g",
+                    t == 'i'   ? argv[i + 1]->i
+                    : t == 'f' ? argv[i + 1]->f
+                               : 0.0);
+      values[&argv[i]->s] = number;
+    }
+    self->health_ = values;
   } else if ((p == "/done" || p == "/fail") && argc >= 1 && types[0] == 's') {
     self->results_.emplace_back(&argv[0]->s, p == "/done",
                                 argc >= 2 && types[1] == 's' ? &argv[1]->s : "");
@@ -123,6 +141,16 @@ std::optional<std::map<std::string, double>> OscClient::Status(int timeout_ms) {
   const double deadline = MonotonicSeconds() + timeout_ms / 1000.0;
   while (!status_ && MonotonicSeconds() < deadline) lo_server_recv_noblock(server_, 10);
   return status_;
+}
+
+std::optional<std::map<std::string, std::string>> OscClient::Health(int timeout_ms) {
+  health_.reset();
+  lo_message m = lo_message_new();
+  Send("/health", m);
+  lo_message_free(m);
+  const double deadline = MonotonicSeconds() + timeout_ms / 1000.0;
+  while (!health_ && MonotonicSeconds() < deadline) lo_server_recv_noblock(server_, 10);
+  return health_;
 }
 
 std::optional<std::pair<bool, std::string>> OscClient::WaitResult(const std::string& address,

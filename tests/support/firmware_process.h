@@ -44,6 +44,8 @@ class OscClient {
   bool Send(const char* path, lo_message message);
   /// Sends /status and waits for /status.reply; returns the key/value pairs.
   std::optional<std::map<std::string, double>> Status(int timeout_ms);
+  /// Sends /health and waits for /health.reply; values as text (numbers formatted with %g).
+  std::optional<std::map<std::string, std::string>> Health(int timeout_ms);
   /// Waits for /done or /fail for `address`; returns {ok, text}.
   std::optional<std::pair<bool, std::string>> WaitResult(const std::string& address,
                                                          int timeout_ms);
@@ -54,6 +56,7 @@ class OscClient {
   lo_address address_ = nullptr;
   lo_server server_ = nullptr;
   std::optional<std::map<std::string, double>> status_;
+  std::optional<std::map<std::string, std::string>> health_;
   std::vector<std::tuple<std::string, bool, std::string>> results_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <bit>
@@ -59,6 +60,17 @@ int CaptureWriter::CheckWritable(const std::string& path, bool truncate) {
 
 void CaptureWriter::Run() {
   pthread_setname_np(pthread_self(), "vcard-capture");
+  // Lowest real-time priority where permitted, always unpinned: the capture is what tests read
+  // back, and it must keep up while compilers and other tests load the machine. It still yields to
+  // every audio thread (they run at higher priorities). Without permission it stays a normal
+  // thread.
+  sched_param param{};
+  param.sched_priority = 1;
+  pthread_setschedparam(pthread_self(), SCHED_FIFO, &param);
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) CPU_SET(cpu, &all);
+  pthread_setaffinity_np(pthread_self(), sizeof(all), &all);
   auto last_header = std::chrono::steady_clock::now();
   for (;;) {
     // Read the flag before draining so that everything pushed before Stop() is written.

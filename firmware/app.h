@@ -11,11 +11,11 @@ namespace chronus::firmware {
 
 /// Command-line overrides of the board file; negative / empty = keep the board's value.
 struct AppOptions {
-  std::string board;       ///< Board name or path; empty = detect.
-  std::string capture;     ///< Virtual card: WAV of what was played.
+  std::string board;          ///< Board name or path; empty = detect.
+  std::string capture;        ///< Virtual card: WAV of what was played.
   std::string vcard_control;  ///< Virtual card: control file ("unplugged" = card gone).
-  std::string recordings;  ///< Recordings directory.
-  std::string state;       ///< State directory (patch, presets, crash guard).
+  std::string recordings;     ///< Recordings directory.
+  std::string state;          ///< State directory (patch, presets, crash guard).
   int osc_port = -1;
   int period = -1;  ///< frames
   int periods = -1;

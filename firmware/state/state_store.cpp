@@ -92,7 +92,9 @@ void StateStore::NoteChangedNonRt(const Patch& current) {
   std::lock_guard lock(mutex_);
   if (!dirty_ && saved_known_ && current == saved_) return;
   const Clock::time_point now = Clock::now();
-  if (!dirty_) first_change_ = now;
+  // The first change the last snapshot (last_attempt_) did not include starts the max delay; a
+  // change made while a slow save was in flight counts from itself, not from before that save.
+  if (!dirty_ || first_change_ < last_attempt_) first_change_ = now;
   last_change_ = now;
   pending_ = current;
   ++pending_generation_;

@@ -116,7 +116,7 @@ class StateStore {
   uint64_t pending_generation_ = 0;
   Patch saved_;  // the patch on disk (saved or loaded)
   bool saved_known_ = false;
-  Clock::time_point first_change_;  // first change since the last save
+  Clock::time_point first_change_;  // first change not in the last snapshot
   Clock::time_point last_change_;
   Clock::time_point last_attempt_;
   bool last_failed_ = false;  // the last attempt failed: retry no sooner than 1 s later

@@ -38,11 +38,12 @@ class HostileInput : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "rec");
     port_ = FreeUdpPort();
-    ASSERT_TRUE(process_.Start(CHRONUS_BIN,
-                               {"--board", "dev-virtual", "--period", "256", "--periods", "3",
-                                "--capture", (dir_ / "capture.wav").string(), "--recordings",
-                                (dir_ / "rec").string(), "--osc-port", std::to_string(port_)},
-                               (dir_ / "firmware.log").string()));
+    ASSERT_TRUE(
+        process_.Start(CHRONUS_BIN,
+                       {"--board", "dev-virtual", "--period", "256", "--periods", "3", "--capture",
+                        (dir_ / "capture.wav").string(), "--recordings", (dir_ / "rec").string(),
+                        "--state", (dir_ / "state").string(), "--osc-port", std::to_string(port_)},
+                       (dir_ / "firmware.log").string()));
     client_ = std::make_unique<OscClient>(port_);
     bool ready = false;
     for (int i = 0; i < 100 && !ready; ++i) ready = client_->Status(100).has_value();
@@ -121,9 +122,10 @@ TEST_F(HostileInput, TakeNamesCannotLeaveTheRecordingsDirectory) {
   lo_message_free(m);
   auto stopped = client_->WaitResult("/record/stop", 3000);
   ASSERT_TRUE(stopped);
-  // Nothing new anywhere but in rec/ (besides the capture and the log of this test).
+  // Nothing new anywhere but in rec/ (besides the capture, the state and the log of this test).
+  const std::string state = (dir_ / "state").string();
   for (const fs::path& p : FilesUnder(dir_)) {
-    if (before.count(p) || p.parent_path() == rec) continue;
+    if (before.count(p) || p.parent_path() == rec || p.string().rfind(state, 0) == 0) continue;
     const std::string name = p.filename().string();
     EXPECT_TRUE(name == "capture.wav" || name == "capture.wav.t0" || name == "firmware.log")
         << "unexpected file " << p;
@@ -163,12 +165,14 @@ TEST_F(HostileInput, FloodAtReducedScaleKeepsStatusAnsweredAndCountsEveryDrop) {
                          delta("kernel_drops") + delta("throttled_requests");
   const double expected = double(result.sent) + double(result.probes) + 1.0;
   std::printf(
-      "[ measure  ] flood %.0f msgs/s x %.2f s from %d senders: sent %llu (send errors %llu); "
-      "accepted %.0f, refused %.0f, our drops (control lane full) %.0f, kernel drops %.0f\n",
+      "[ measure  ] flood %.0f msgs/s x %.2f s from %d senders: sent %llu (send errors %llu, "
+      "skipped by late senders %llu); accepted %.0f, refused %.0f, our drops (control lane full) "
+      "%.0f, kernel drops %.0f\n",
       flood.messages_per_second, result.seconds, flood.senders,
       static_cast<unsigned long long>(result.sent),
-      static_cast<unsigned long long>(result.send_errors), delta("osc_messages"),
-      delta("bad_messages"), delta("osc_queue_full"), delta("kernel_drops"));
+      static_cast<unsigned long long>(result.send_errors),
+      static_cast<unsigned long long>(result.skipped), delta("osc_messages"), delta("bad_messages"),
+      delta("osc_queue_full"), delta("kernel_drops"));
   std::printf(
       "[ measure  ] /status during the flood: %llu of %llu answered, max %.1f ms, p99 %.1f ms; "
       "xruns %.0f during the flood vs %.0f in an equal idle window; late blocks %.0f; "
@@ -176,7 +180,8 @@ TEST_F(HostileInput, FloodAtReducedScaleKeepsStatusAnsweredAndCountsEveryDrop) {
       static_cast<unsigned long long>(result.answered),
       static_cast<unsigned long long>(result.probes), result.max_latency_ms, result.p99_latency_ms,
       delta("xruns"), idle_xruns, delta("late_blocks"), delta("dropped_commands"));
-  EXPECT_GT(result.sent, uint64_t(0.9 * flood.messages_per_second * flood.seconds));
+  // Senders that the VM descheduled skip what they missed rather than burst.
+  EXPECT_GT(result.sent, uint64_t(0.5 * flood.messages_per_second * flood.seconds));
   EXPECT_EQ(arrived, expected) << "every datagram is accounted for";
   EXPECT_EQ(delta("bad_messages"), 0);
   EXPECT_EQ(result.answered, result.probes);

@@ -51,6 +51,17 @@ class Persistence : public ::testing::Test {
     lo_send(client.address(), (std::string("/param/") + name).c_str(), "f", value);
   }
   firmware::Patch Saved() { return firmware::LoadPatch(dir_ / "state" / "patch.toml").patch; }
+  // Waits until the saved patch has `value` for `id` (the debounce is 1 s; a loaded host may take
+  // longer to write): true when it did within `timeout_s`.
+  bool WaitSaved(ParamId id, float value, double timeout_s = 10.0) {
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (Saved()[id] == value) return true;
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    return false;
+  }
   std::string Log() {
     std::ifstream in(dir_ / "firmware.log");
     return std::string(std::istreambuf_iterator<char>(in), {});
@@ -64,7 +75,9 @@ TEST_F(Persistence, ChangesAreSavedDebouncedAndSurviveKill9AndRestart) {
   auto first = Start();
   SetParam("cutoff", 800.0f);
   SetParam("release", 1.5f);
-  std::this_thread::sleep_for(milliseconds(1600));  // debounce: 1 s after the last change
+  const auto sent = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitSaved(ParamId::kReleaseS, 1.5f)) << Log();  // debounce: 1 s after the change
+  EXPECT_GE(std::chrono::steady_clock::now() - sent, milliseconds(900)) << "not debounced";
   EXPECT_EQ(first->Stop(SIGKILL, 5.0), 128 + SIGKILL);
   firmware::Patch saved = Saved();
   EXPECT_FLOAT_EQ(saved[ParamId::kCutoffHz], 800.0f);
@@ -87,7 +100,7 @@ TEST_F(Persistence, CrashLoopStartsWithTheLastKnownGoodPatch) {
   ASSERT_EQ(clean->Stop(SIGTERM, 10.0), 0);  // known good: cutoff 500
   auto bad = Start();
   SetParam("cutoff", 3000.0f);  // the "patch that crashes the box"
-  std::this_thread::sleep_for(milliseconds(1600));
+  ASSERT_TRUE(WaitSaved(ParamId::kCutoffHz, 3000.0f)) << Log();
   bad->Stop(SIGKILL, 5.0);
   for (int i = 0; i < 2; ++i) Start()->Stop(SIGKILL, 5.0);  // two more crashes, quickly
   EXPECT_FLOAT_EQ(Saved()[ParamId::kCutoffHz], 3000.0f);

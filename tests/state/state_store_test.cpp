@@ -73,7 +73,9 @@ TEST_F(StateStoreTest, ChangesAreDebouncedLastValueWinsNeverOnTheCallersThread) 
   const std::optional<double> took = WaitSaves(store, 1, last_change);
   ASSERT_TRUE(took.has_value());
   EXPECT_GE(*took, kDebounce - 0.01);
-  EXPECT_LE(*took, kDebounce + 0.3);  // saved within the debounce plus a margin
+  // Saved within the debounce plus a margin for the write itself (fdatasync of the file and the
+  // directory, which a busy disk can stretch to a second).
+  EXPECT_LE(*took, kDebounce + 1.0);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_EQ(store.saves(), 1u);  // 50 changes, one save
   EXPECT_EQ(LoadPatch(store.patch_path()).patch, TorturePatch(50));
@@ -86,12 +88,17 @@ TEST_F(StateStoreTest, ContinuousChangesAreStillSavedAfterMaxDelay) {
   store.LoadAtStart(nullptr);
   const Clock::time_point start = Clock::now();
   uint32_t i = 0;
+  int rests = 0;  // gaps longer than the debounce: this thread was descheduled (a loaded host)
+  Clock::time_point last = start;
   while (Clock::now() - start < std::chrono::milliseconds(1300)) {
     store.NoteChangedNonRt(TorturePatch(++i));
+    const Clock::time_point now = Clock::now();
+    rests += now - last > std::chrono::milliseconds(200) ? 1 : 0;
+    last = now;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_GE(store.saves(), 2u);  // at ~0.5 s and ~1.0 s although the knob never rested
-  EXPECT_LE(store.saves(), 3u);
+  EXPECT_LE(store.saves(), 3u + rests) << rests << " involuntary rests longer than the debounce";
   EXPECT_EQ(store.FlushNonRt(), "");
   EXPECT_EQ(LoadPatch(store.patch_path()).patch, TorturePatch(i));
 }

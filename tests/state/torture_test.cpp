@@ -110,14 +110,15 @@ TEST_F(StateTorture, KillNineDuringSavesAlwaysLeavesAValidState) {
   bool saved_once = false;
   int kills = 0, valid = 0, from_prev = 0, with_tmp = 0, newer_than_ack = 0;
   uint64_t total_acks = 0;
-  for (int k = 0; k < kKills && Clock::now() - start < std::chrono::seconds(18); ++k) {
+  // Bounded in time too (a sanitizer build or a loaded host is several times slower).
+  for (int k = 0; k < kKills && Clock::now() - start < std::chrono::seconds(90); ++k) {
     Child child;
     ASSERT_TRUE(child.Start(dir_));
     // Mostly kill once this child is saving; sometimes during its start-up.
     if (!saved_once || rng() % 5 != 0) {
       while (child.acks() == 0) {
         ASSERT_TRUE(child.Drain(100)) << "the child exited";
-        ASSERT_LT(Clock::now() - start, std::chrono::seconds(20));
+        ASSERT_LT(Clock::now() - start, std::chrono::seconds(100));
       }
     }
     child.Drain(static_cast<int>(rng() % 16));  // a random moment, 0..15 ms later

@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <cstring>
 #include <thread>
+
+#include "firmware/control/osc_translate.h"
 
 extern char** environ;
 
@@ -48,15 +50,26 @@ bool FirmwareProcess::Start(const std::string& binary, const std::vector<std::st
   argv.push_back(const_cast<char*>(binary.c_str()));
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                   0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  const int err = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (err != 0) pid_ = -1;
-  return err == 0;
+  const pid_t parent = getpid();
+  // fork + exec rather than posix_spawn, for PR_SET_PDEATHSIG: when the test process dies (a
+  // failed ASSERT in a helper thread, a sanitizer abort, a ctest timeout), its firmware goes with
+  // it instead of running on and loading the machine. Only async-signal-safe calls in the child.
+  const pid_t pid = fork();
+  if (pid < 0) {
+    pid_ = -1;
+    return false;
+  }
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the parent died before prctl
+    const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(127);
+    if (fd > 2) close(fd);
+    execve(binary.c_str(), argv.data(), environ);
+    _exit(127);
+  }
+  pid_ = pid;
+  return true;
 }
 
 int FirmwareProcess::Stop(int signal, double timeout_s) {
@@ -102,11 +115,9 @@ int OscClient::OnReply(const char* path, const char* types, lo_arg** argv, int a
     for (int i = 0; i + 1 < argc; i += 2) {
       if (types[i] != 's') continue;
       const char t = types[i + 1];
-      double v = t == 'i'   ? argv[i + 1]->i
-                 : t == 'f' ? argv[i + 1]->f
-                 : t == 'h' ? static_cast<double>(argv[i + 1]->h)
-                            : 0.0;
-      values[&argv[i]->s] = v;
+      // liblo aligns arguments to 4 bytes only: read through OscNumber (memcpy), never ->i/->h.
+      values[reinterpret_cast<const char*>(argv[i])] =
+          firmware::OscNumber(t, argv[i + 1]).value_or(0.0);
     }
     self->status_ = values;
   } else if (p == "/health.reply") {
@@ -116,19 +127,18 @@ int OscClient::OnReply(const char* path, const char* types, lo_arg** argv, int a
       const char t = types[i + 1];
       char number[32];
       if (t == 's') {
-        values[&argv[i]->s] = &argv[i + 1]->s;
+        values[reinterpret_cast<const char*>(argv[i])] = reinterpret_cast<const char*>(argv[i + 1]);
         continue;
       }
       std::snprintf(number, sizeof(number), "%g",
-                    t == 'i'   ? argv[i + 1]->i
-                    : t == 'f' ? argv[i + 1]->f
-                               : 0.0);
-      values[&argv[i]->s] = number;
+                    firmware::OscNumber(t, argv[i + 1]).value_or(0.0));
+      values[reinterpret_cast<const char*>(argv[i])] = number;
     }
     self->health_ = values;
   } else if ((p == "/done" || p == "/fail") && argc >= 1 && types[0] == 's') {
-    self->results_.emplace_back(&argv[0]->s, p == "/done",
-                                argc >= 2 && types[1] == 's' ? &argv[1]->s : "");
+    self->results_.emplace_back(
+        reinterpret_cast<const char*>(argv[0]), p == "/done",
+        argc >= 2 && types[1] == 's' ? reinterpret_cast<const char*>(argv[1]) : "");
   }
   return 0;
 }

@@ -2,7 +2,7 @@
 // offline, as fast as the workers deliver blocks, for hours of audio, with a control thread that
 // plays notes, changes parameters and records takes on the audio timeline. Samples the process's
 // resident memory and open descriptors as it goes and reports their trend after warm-up.
-// Preset loads are not exercised: presets do not exist yet.
+// Presets are saved and loaded through the state store every audio minute.
 //   engine_soak [--hours 4] [--period 128] [--workers 2] [--voices 16] [--dir DIR] [--csv FILE]
 // Exit status 0 when RSS is flat after warm-up (growth < 1 MiB), descriptors are flat, no worker
 // command was dropped and nothing failed; 1 otherwise.
@@ -23,6 +23,7 @@
 
 #include "firmware/engine/audio_engine.h"
 #include "firmware/recorder/recorder.h"
+#include "firmware/state/state_store.h"
 
 namespace {
 
@@ -36,6 +37,7 @@ using chronus::firmware::DspWorker;
 using chronus::firmware::EngineConfig;
 using chronus::firmware::Recorder;
 using chronus::firmware::RecorderConfig;
+using chronus::firmware::StateStore;
 
 double Now() {
   timespec ts{};
@@ -167,7 +169,13 @@ int main(int argc, char** argv) {
       ++commands;
     }
   };
+  StateStore store({fs::path(dir) / "state", 1.0, 5.0, 16, nullptr});
+  std::atomic<uint64_t> presets_saved{0}, presets_loaded{0}, preset_failures{0};
   std::thread control([&] {
+    // Its own lane: the loaded presets' parameters are queued from this thread.
+    ControlQueue::Producer* preset_lane = queue.AddProducerNonRt();
+    std::mt19937 preset_rng(3);
+    uint64_t next_preset = periods_per_minute;
     uint64_t last = 0;
     bool recording = false;
     uint64_t take_started = 0;
@@ -177,6 +185,28 @@ int main(int argc, char** argv) {
       if (now == last) {
         std::this_thread::sleep_for(std::chrono::microseconds(500));
         continue;
+      }
+      // Every audio minute: save a preset into one of 16 slots, load another one.
+      if (now >= next_preset) {
+        next_preset += periods_per_minute;
+        chronus::firmware::Patch patch = chronus::firmware::DefaultPatch();
+        for (const auto& spec : chronus::dsp::kParamSpecs) {
+          patch[spec.id] = spec.min + float(preset_rng() % 1000) / 1000.0f * (spec.max - spec.min);
+        }
+        const int slot = static_cast<int>(presets_saved.load() % 16);
+        if (store.SavePresetNonRt(slot, patch).empty()) {
+          presets_saved.fetch_add(1);
+        } else {
+          preset_failures.fetch_add(1);
+        }
+        const auto loaded = store.LoadPresetNonRt(static_cast<int>(preset_rng() % 16));
+        if (loaded.ok()) {
+          for (const auto& spec : chronus::dsp::kParamSpecs) {
+            preset_lane->pushNonRt(
+                Command{CommandType::kSetParam, 0, spec.id, loaded.patch[spec.id]});
+          }
+          presets_loaded.fetch_add(1);
+        }
       }
       // A 20-second take every 2 minutes of audio; each take is deleted once finalized.
       if (!recording && now % (2 * periods_per_minute) < 64 && now > periods_per_minute) {
@@ -215,10 +245,8 @@ int main(int argc, char** argv) {
                  "audio_s,wall_s,rss_kib,fds,late_blocks,dropped_commands,recorder_dropped,"
                  "takes\n");
   }
-  std::printf(
-      "engine soak: %.2f h of audio, period %u, %u workers, %u voices (presets: not "
-      "exercised, they do not exist yet)\n",
-      hours, period, workers, voices);
+  std::printf("engine soak: %.2f h of audio, period %u, %u workers, %u voices\n", hours, period,
+              workers, voices);
   for (uint64_t p = 0; p < total_periods; ++p) {
     const uint64_t target = engine.periods() + 1;
     for (DspWorker* worker : engine_workers) {
@@ -286,6 +314,10 @@ int main(int argc, char** argv) {
       "KiB per audio hour\n",
       first.rss_kib, max_rss, last.rss_kib, growth, slope);
   std::printf("  fds %d..%d after warm-up while not recording\n", min_fds, max_fds);
+  std::printf("  presets: %llu saved, %llu loaded, %llu failed (state store)\n",
+              static_cast<unsigned long long>(presets_saved.load()),
+              static_cast<unsigned long long>(presets_loaded.load()),
+              static_cast<unsigned long long>(preset_failures.load()));
   std::printf(
       "  late blocks %llu (offline: the driver waits for the workers), dropped commands "
       "%llu, recorder dropped blocks %llu (accelerated: the writer may not keep up)\n",
@@ -293,7 +325,7 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(last.dropped_commands),
       static_cast<unsigned long long>(last.recorder_dropped));
   const bool ok = growth < 1024 && min_fds == max_fds && last.dropped_commands == 0 &&
-                  take_failures.load() == 0;
+                  take_failures.load() == 0 && preset_failures.load() == 0;
   std::printf("engine soak: %s\n", ok ? "PASS (RSS and fds flat)" : "FAIL");
   std::error_code ec;
   fs::remove_all(dir, ec);

@@ -15,6 +15,8 @@
 #include <cstring>
 #include <thread>
 
+#include "firmware/control/osc_translate.h"
+
 namespace chronus::soak {
 
 namespace {
@@ -59,6 +61,7 @@ std::vector<std::vector<uint8_t>> Messages(int sender) {
 struct SenderTotals {
   std::atomic<uint64_t> sent{0};
   std::atomic<uint64_t> errors{0};
+  std::atomic<uint64_t> skipped{0};
 };
 
 void Send(const FloodConfig& config, int index, double start, SenderTotals* totals) {
@@ -70,14 +73,22 @@ void Send(const FloodConfig& config, int index, double start, SenderTotals* tota
   const auto messages = Messages(index);
   const double rate = config.messages_per_second / config.senders;
   const uint64_t total = static_cast<uint64_t>(rate * config.seconds);
-  constexpr int kBatch = 64;
+  constexpr uint64_t kBatch = 64;
   mmsghdr headers[kBatch];
   iovec iov[kBatch];
+  // A sender that fell behind (descheduled) skips what it missed beyond 5 ms instead of catching
+  // up in a burst: the flood never exceeds its rate.
+  const uint64_t max_backlog = std::max<uint64_t>(kBatch, static_cast<uint64_t>(rate * 0.005));
   uint64_t sent = 0;
   size_t next = 0;
+  while (Now() < start) std::this_thread::yield();
   while (sent < total) {
-    const double elapsed = Now() - start;
+    const double elapsed = std::max(0.0, Now() - start);
     const uint64_t due = std::min(total, static_cast<uint64_t>(elapsed * rate));
+    if (due > sent + max_backlog) {
+      totals->skipped.fetch_add(due - max_backlog - sent);
+      sent = due - max_backlog;
+    }
     if (due <= sent) {
       timespec pause{0, 200000};  // 0.2 ms
       nanosleep(&pause, nullptr);
@@ -131,21 +142,7 @@ struct Prober {
     self->values.clear();
     for (int i = 0; i + 1 < argc; i += 2) {
       if (types[i] != 's') continue;
-      const auto* value = static_cast<const void*>(argv[i + 1]);
-      double v = 0.0;
-      if (types[i + 1] == 'i') {
-        int32_t x;
-        std::memcpy(&x, value, sizeof(x));
-        v = x;
-      } else if (types[i + 1] == 'f') {
-        float x;
-        std::memcpy(&x, value, sizeof(x));
-        v = x;
-      } else if (types[i + 1] == 'h') {
-        int64_t x;
-        std::memcpy(&x, value, sizeof(x));
-        v = static_cast<double>(x);
-      }
+      const double v = chronus::firmware::OscNumber(types[i + 1], argv[i + 1]).value_or(0.0);
       self->values[reinterpret_cast<const char*>(argv[i])] = v;
     }
     return 0;
@@ -210,6 +207,7 @@ FloodResult RunFlood(const FloodConfig& config) {
   result.seconds = Now() - start;
   result.sent = totals.sent.load();
   result.send_errors = totals.errors.load();
+  result.skipped = totals.skipped.load();
   if (!result.latency_ms.empty()) {
     std::vector<double> sorted = result.latency_ms;
     std::sort(sorted.begin(), sorted.end());

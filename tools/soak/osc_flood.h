@@ -22,11 +22,12 @@ struct FloodConfig {
 };
 
 struct FloodResult {
-  uint64_t sent = 0;               ///< Datagrams handed to the kernel by the senders.
-  uint64_t send_errors = 0;        ///< sendmmsg refusals (counted, not retried).
-  double seconds = 0.0;            ///< Measured duration of the flood.
-  uint64_t probes = 0;             ///< /status sent by the prober.
-  uint64_t answered = 0;           ///< ... and answered within status_timeout_ms.
+  uint64_t sent = 0;         ///< Datagrams handed to the kernel by the senders.
+  uint64_t send_errors = 0;  ///< sendmmsg refusals (counted, not retried).
+  uint64_t skipped = 0;      ///< Not sent: a sender fell over 5 ms behind (it skips, never bursts).
+  double seconds = 0.0;      ///< Measured duration of the flood.
+  uint64_t probes = 0;       ///< /status sent by the prober.
+  uint64_t answered = 0;     ///< ... and answered within status_timeout_ms.
   std::vector<double> latency_ms;  ///< Each answered probe's round trip.
   double max_latency_ms = 0.0;
   double p99_latency_ms = 0.0;

@@ -68,11 +68,12 @@ int main(int argc, char** argv) {
   fs::create_directories(dir);
   flood.port = chronus::test::FreeUdpPort();
   chronus::test::FirmwareProcess process;
-  if (!process.Start(chronus,
-                     {"--board", "dev-virtual", "--period", std::to_string(period), "--periods",
-                      std::to_string(periods), "--capture", dir + "/capture.wav", "--recordings",
-                      dir + "/rec", "--osc-port", std::to_string(flood.port)},
-                     dir + "/firmware.log")) {
+  if (!process.Start(
+          chronus,
+          {"--board", "dev-virtual", "--period", std::to_string(period), "--periods",
+           std::to_string(periods), "--capture", dir + "/capture.wav", "--recordings", dir + "/rec",
+           "--state", dir + "/state", "--osc-port", std::to_string(flood.port)},
+          dir + "/firmware.log")) {
     std::fprintf(stderr, "cannot start %s\n", chronus.c_str());
     return 1;
   }
@@ -102,10 +103,11 @@ int main(int argc, char** argv) {
   const double arrived = d("osc_messages") + d("bad_messages") + d("osc_queue_full") +
                          d("kernel_drops") + d("throttled_requests");
   const double total = static_cast<double>(r.sent + r.probes + 1);
-  std::printf("  sent            %llu datagrams in %.2f s (%.0f/s), %llu send errors\n",
-              static_cast<unsigned long long>(r.sent), r.seconds,
-              static_cast<double>(r.sent) / r.seconds,
-              static_cast<unsigned long long>(r.send_errors));
+  std::printf(
+      "  sent            %llu datagrams in %.2f s (%.0f/s), %llu send errors, %llu skipped "
+      "by late senders\n",
+      static_cast<unsigned long long>(r.sent), r.seconds, static_cast<double>(r.sent) / r.seconds,
+      static_cast<unsigned long long>(r.send_errors), static_cast<unsigned long long>(r.skipped));
   std::printf("  accepted        %.0f (incl. %llu /status probes + 1 query)\n", d("osc_messages"),
               static_cast<unsigned long long>(r.probes));
   std::printf("  refused         %.0f malformed, %.0f throttled\n", d("bad_messages"),

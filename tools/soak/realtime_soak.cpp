@@ -1,8 +1,8 @@
 // Real-time soak: the `chronus` executable on the virtual card for N minutes, played over OSC like
-// a musician would (notes, parameter changes, a take recorded every minute), sampled every 10 s:
+// a musician would (notes, parameter changes, a preset saved and one loaded every 20 s, a take
+// recorded every minute), sampled every 10 s:
 // the firmware's resident memory and open descriptors (/proc/PID), xruns, late blocks and the
-// worst block time (/status). Reports the trends after warm-up. Preset loads are not exercised:
-// presets do not exist yet.
+// worst block time (/status). Reports the trends after warm-up.
 //   realtime_soak --chronus BIN [--minutes 10] [--period 256] [--periods 3] [--dir DIR]
 //                 [--csv FILE]
 // Exit status 0 when RSS is flat after warm-up (growth < 1 MiB), descriptors are flat, every take
@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
   if (!process.Start(chronus,
                      {"--board", "dev-virtual", "--period", std::to_string(period), "--periods",
                       std::to_string(periods), "--capture", dir + "/capture.wav", "--recordings",
-                      dir + "/rec", "--osc-port", std::to_string(port)},
+                      dir + "/rec", "--state", dir + "/state", "--osc-port", std::to_string(port)},
                      dir + "/firmware.log")) {
     std::fprintf(stderr, "cannot start %s\n", chronus.c_str());
     return 1;
@@ -95,10 +95,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "firmware does not answer; see %s/firmware.log\n", dir.c_str());
     return 1;
   }
-  std::printf(
-      "realtime soak: %.1f min on the virtual card, period %d x %d (presets: not "
-      "exercised, they do not exist yet)\n",
-      minutes, period, periods);
+  std::printf("realtime soak: %.1f min on the virtual card, period %d x %d\n", minutes, period,
+              periods);
   FILE* csv_file = csv.empty() ? nullptr : std::fopen(csv.c_str(), "w");
   if (csv_file) {
     std::fprintf(csv_file,
@@ -111,6 +109,8 @@ int main(int argc, char** argv) {
   const double end = start + minutes * 60.0;
   double next_note = start, next_param = start, next_sample = start + 10.0;
   double next_take = start + 30.0, take_stop = 0.0;
+  double next_preset = start + 15.0;
+  int presets_saved = 0, presets_loaded = 0, preset_failures = 0;
   std::vector<int> held;
   std::vector<Sample> samples;
   int takes = 0, take_failures = 0, status_failures = 0;
@@ -145,6 +145,27 @@ int main(int argc, char** argv) {
       Send(client, (std::string("/param/") + names[k]).c_str(), m);
       ++messages;
       next_param += 0.05;
+    }
+    if (now >= next_preset) {  // save the current sound into a slot, load another slot
+      lo_message m = lo_message_new();
+      lo_message_add_int32(m, presets_saved % 8);
+      Send(client, "/preset/save", m);
+      auto saved = client.WaitResult("/preset/save", 3000);
+      if (saved && saved->first) {
+        ++presets_saved;
+      } else {
+        ++preset_failures;
+      }
+      m = lo_message_new();
+      lo_message_add_int32(m, static_cast<int>(rng() % std::max(1, std::min(presets_saved, 8))));
+      Send(client, "/preset/load", m);
+      auto loaded = client.WaitResult("/preset/load", 3000);
+      if (loaded && loaded->first) {
+        ++presets_loaded;
+      } else {
+        ++preset_failures;
+      }
+      next_preset += 20.0;
     }
     if (now >= next_take && take_stop == 0.0) {  // a 20 s take every minute
       lo_message m = lo_message_new();
@@ -218,8 +239,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "too few samples\n");
     return 1;
   }
-  // Warm-up: the first minute (or the first 10% of a longer run).
-  const double warm_s = std::max(60.0, minutes * 6.0);
+  // Warm-up: the first quarter of the run (at least a minute): one-time growth (thread arenas,
+  // the first takes and presets, the first failovers) happens there.
+  const double warm_s = std::max(60.0, minutes * 15.0);
   size_t warm = 0;
   while (warm + 1 < samples.size() && samples[warm].t < warm_s) ++warm;
   const Sample& w = samples[warm];
@@ -254,10 +276,12 @@ int main(int argc, char** argv) {
   std::printf("  xruns/min %.2f first half, %.2f second half (total %.0f); worst block %.0f us\n",
               per_min(w, mid, &Sample::xruns), per_min(mid, last, &Sample::xruns), last.xruns,
               last.worst_block_us);
+  std::printf("  presets: %d saved, %d loaded, %d failed\n", presets_saved, presets_loaded,
+              preset_failures);
   std::printf("  dropped commands %.0f, bad messages %.0f, /status unanswered %d\n",
               last.dropped_commands, last.bad_messages, status_failures);
   const bool ok = code == 0 && max_rss - w.rss_kib < 1024 && min_fds == w.fds && max_fds == w.fds &&
-                  take_failures == 0 && status_failures == 0;
+                  take_failures == 0 && preset_failures == 0 && status_failures == 0;
   std::printf("realtime soak: %s\n", ok ? "PASS (RSS and fds flat)" : "FAIL");
   if (ok) fs::remove_all(dir);
   return ok ? 0 : 1;

@@ -21,13 +21,26 @@ int64_t ClockNs(clockid_t id) {
 
 void DirtClock::TickRt(uint64_t frame, int64_t now_ns) {
   const auto frame_ns = static_cast<int64_t>(static_cast<double>(frame) * 1e9 / sample_rate_);
-  window_min_ = std::min(window_min_, now_ns - frame_ns);
-  if (static_cast<double>(frame - window_start_) >= sample_rate_ * 0.5) {
-    previous_min_ = window_min_;
-    window_min_ = INT64_MAX;
+  const int64_t offset = now_ns - frame_ns;
+  int64_t grid = INT64_MAX;
+  for (const int64_t m : window_min_) grid = std::min(grid, m);
+  if (grid != INT64_MAX && offset > grid + kJumpNs) {
+    if (++above_ >= kJumpPeriods) {  // the grid moved (an xrun): start over
+      for (int64_t& m : window_min_) m = INT64_MAX;
+      grid = INT64_MAX;
+      above_ = 0;
+    }
+  } else {
+    above_ = 0;
+  }
+  int64_t& current = window_min_[window_];
+  current = std::min(current, offset);
+  grid = std::min(grid, current);
+  if (static_cast<double>(frame - window_start_) >= sample_rate_) {
+    window_ = (window_ + 1) % kWindows;
+    window_min_[window_] = INT64_MAX;
     window_start_ = frame;
   }
-  const int64_t grid = std::min(previous_min_, window_min_);
   const auto latency_ns =
       static_cast<int64_t>(static_cast<double>(latency_frames_) * 1e9 / sample_rate_);
   origin_ns_.store(grid + latency_ns, std::memory_order_release);

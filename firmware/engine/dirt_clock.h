@@ -6,7 +6,9 @@
 // period; on a paced device the ideal wake time is on a grid, and the frame is heard
 // `latency_frames` (= (periods - 1) * period: what is already queued) later. Wakes can only be
 // late, so the grid is estimated by the minimum of (wake time - F / rate) over a sliding window
-// of about a second (two half-second windows), which also follows the grid after an xrun.
+// of kWindows one-second windows: steady under load (the minimum wake latency of a few seconds,
+// ~10 us here). An xrun moves the grid later for good: when every wake for kJumpPeriods periods
+// in a row is more than kJumpNs later than the estimate, the windows restart from there.
 #pragma once
 
 #include <lo/lo.h>
@@ -37,9 +39,13 @@ class DirtClock {
   static constexpr int64_t kUnset = INT64_MIN;
   double sample_rate_;
   uint32_t latency_frames_;
+  static constexpr int kWindows = 4;
+  static constexpr int kJumpPeriods = 16;
+  static constexpr int64_t kJumpNs = 2000000;
+  int above_ = 0;
   // Audio thread only:
-  int64_t window_min_ = INT64_MAX;
-  int64_t previous_min_ = INT64_MAX;
+  int64_t window_min_[kWindows] = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+  int window_ = 0;
   uint64_t window_start_ = 0;
   // Published: CLOCK_MONOTONIC ns at which engine frame 0 would be heard.
   std::atomic<int64_t> origin_ns_{kUnset};

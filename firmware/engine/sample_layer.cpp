@@ -65,7 +65,7 @@ void SampleLayer::SetInitialBankNonRt(std::unique_ptr<SampleBank> bank) {
   bank_rt_ = current_.load();
 }
 
-bool SampleLayer::OfferBankNonRt(std::unique_ptr<SampleBank> bank) {
+bool SampleLayer::OfferBankNonRt(std::unique_ptr<SampleBank>& bank) {
   SampleBank* expected = nullptr;
   if (!offered_.compare_exchange_strong(expected, bank.get(), std::memory_order_acq_rel)) {
     return false;

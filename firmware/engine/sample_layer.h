@@ -61,9 +61,9 @@ class SampleLayer final : public WorkerLayer {
 
   /// Queues an event. One control thread only. False (and counted) when the queue is full.
   bool PushEventNonRt(const DirtEvent& event);
-  /// Hands a new bank to the audio thread, which swaps it in at a block boundary. False when a
-  /// bank is already waiting (the caller keeps it). Non-RT.
-  bool OfferBankNonRt(std::unique_ptr<SampleBank> bank);
+  /// Hands a new bank to the audio thread, which swaps it in at a block boundary. Takes it (and
+  /// returns true) unless a bank is already waiting; then `bank` is left to the caller. Non-RT.
+  bool OfferBankNonRt(std::unique_ptr<SampleBank>& bank);
   /// The bank the audio thread stopped using, once no voice reads it any more, or nullptr. Non-RT.
   std::unique_ptr<SampleBank> TakeRetiredBankNonRt();
   /// Sets the first bank before the audio thread runs. Main thread.

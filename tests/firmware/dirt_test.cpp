@@ -434,7 +434,9 @@ TEST_F(LayerTest, BankSwapAtABlockBoundaryRetiresTheOldBank) {
   fs::create_directories(root_ / "other");
   WriteWav(root_ / "other" / "x.wav", std::vector<float>(480, 0.3f), 1, 48000);
   const SampleBank* old = layer_->current_bank();
-  ASSERT_TRUE(layer_->OfferBankNonRt(LoadSampleBank({root_.string(), 48000.0f, 1 << 20})));
+  auto next = LoadSampleBank({root_.string(), 48000.0f, 1 << 20});
+  ASSERT_TRUE(layer_->OfferBankNonRt(next));
+  EXPECT_EQ(next, nullptr);
   Render(10);
   EXPECT_NE(layer_->current_bank(), old);
   EXPECT_EQ(layer_->current_bank()->sound_count(), 3u);

@@ -71,6 +71,16 @@ class Svf {
     ic2_ = 2.0f * v2 - ic2_;
     return v2;
   }
+  /// Filters one sample, returns the high-pass output (in - k * band - low) of the same
+  /// state-variable structure. RT-safe.
+  float ProcessHighPass(float in) {
+    const float v3 = in - ic2_;
+    const float v1 = a1_ * ic1_ + a2_ * v3;
+    const float v2 = ic2_ + a2_ * ic1_ + a3_ * v3;
+    ic1_ = 2.0f * v1 - ic1_;
+    ic2_ = 2.0f * v2 - ic2_;
+    return in - k_ * v1 - v2;
+  }
   /// Filters `frames` samples (`in` may equal `out`); flushes a decayed state to exact zero at
   /// the end so silent input cannot leave denormals behind. RT-safe.
   void Process(const float* in, float* out, size_t frames);

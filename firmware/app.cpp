@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "firmware/config/board_config.h"
+#include "firmware/control/dirt_server.h"
 #include "firmware/engine/audio_engine.h"
 #include "firmware/engine/audio_thread.h"
 #include "firmware/engine/fault.h"
@@ -60,6 +61,8 @@ int RunApp(const AppOptions& options) {
   if (!options.recordings.empty()) board.recordings_dir = options.recordings;
   if (!options.state.empty()) board.state_dir = options.state;
   if (options.osc_port >= 0) board.osc_port = options.osc_port;
+  if (options.dirt_port >= 0) board.dirt_port = options.dirt_port;
+  if (!options.samples.empty()) board.samples_dir = options.samples;
   if (options.period > 0) board.audio.period_frames = static_cast<uint32_t>(options.period);
   if (options.periods > 0) board.audio.periods = static_cast<uint32_t>(options.periods);
   if (board.audio.virtual_card && board.audio.capture_path.empty()) {
@@ -130,6 +133,22 @@ int RunApp(const AppOptions& options) {
   Recorder recorder(recorder_config);
   recorder.RecoverNonRt();  // unfinished takes of a crash or power cut: repaired, never replaced
 
+  // SuperDirt sample layer: its first bank is loaded here, before the audio thread runs.
+  SampleLayerConfig layer_config;
+  layer_config.sample_rate = static_cast<float>(output.sample_rate());
+  layer_config.block_frames = output.period_frames();
+  layer_config.workers = board.workers;
+  layer_config.voices = board.dirt_voices;
+  layer_config.latency_frames = (output.periods() - 1) * output.period_frames();
+  SampleLayer sample_layer(layer_config);
+  const SampleBankConfig bank_config{board.samples_dir, layer_config.sample_rate,
+                                     size_t{board.sample_memory_mb} << 20};
+  {
+    std::unique_ptr<SampleBank> bank = LoadSampleBank(bank_config);
+    Log::Write(bank->skipped().empty() ? LogLevel::kInfo : LogLevel::kWarning, bank->Report());
+    sample_layer.SetInitialBankNonRt(std::move(bank));
+  }
+
   ControlQueue control;
   EngineConfig engine_config;
   engine_config.sample_rate = static_cast<float>(output.sample_rate());
@@ -139,6 +158,7 @@ int RunApp(const AppOptions& options) {
   engine_config.worker_cpus = board.worker_cpus;
   engine_config.worker_priority = board.worker_priority;
   engine_config.voices = board.voices;
+  engine_config.sample_layer = &sample_layer;
   AudioEngine engine(engine_config, control);
   ControlQueue::Producer* state_lane = control.AddProducerNonRt();
   for (const auto& spec : dsp::kParamSpecs) {
@@ -222,6 +242,17 @@ int RunApp(const AppOptions& options) {
         [](WorkerShare& s) -> uint64_t { return s.mode() == WorkerShare::Mode::kStandby ? 1 : 0; });
   };
   std::atomic<size_t> preset_count{store.ListPresetsNonRt().size()};
+  DirtServerConfig dirt_config;
+  dirt_config.port = board.dirt_port;
+  dirt_config.samples = bank_config;
+  for (size_t begin = 0; begin <= board.dirt_synths.size();) {
+    size_t end = board.dirt_synths.find(',', begin);
+    if (end == std::string::npos) end = board.dirt_synths.size();
+    if (end > begin)
+      dirt_config.synths.synth_names.push_back(board.dirt_synths.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  DirtServer dirt(dirt_config, sample_layer);
   OscServer osc({board.osc_port}, control, &recorder, [&] {
     return std::vector<StatusEntry>{
         {"sample_rate", static_cast<double>(output.sample_rate())},
@@ -259,6 +290,21 @@ int RunApp(const AppOptions& options) {
         {"workers_on_standby", static_cast<double>(workers_on_standby())},
         {"worker_replacements", static_cast<double>(replacements())},
         {"handbacks", static_cast<double>(handbacks())},
+        {"dirt_events", static_cast<double>(dirt.events())},
+        {"dirt_played", static_cast<double>(sample_layer.events_played())},
+        {"dirt_bad_messages", static_cast<double>(dirt.bad_messages())},
+        {"dirt_unknown_keys", static_cast<double>(dirt.unknown_keys())},
+        {"dirt_clamped", static_cast<double>(dirt.clamped_values())},
+        {"dirt_handshakes", static_cast<double>(dirt.handshakes())},
+        {"dirt_late_events", static_cast<double>(sample_layer.late_events())},
+        {"dirt_unknown_sounds", static_cast<double>(sample_layer.unknown_sounds())},
+        {"dirt_dropped_events", static_cast<double>(sample_layer.dropped_events())},
+        {"sample_voices", static_cast<double>(sample_layer.active_voices())},
+        {"sample_voices_stolen", static_cast<double>(sample_layer.voices_stolen())},
+        {"sample_reloads", static_cast<double>(dirt.reloads())},
+        {"samples_loaded", static_cast<double>(sample_layer.current_bank() != nullptr
+                                                   ? sample_layer.current_bank()->sample_count()
+                                                   : 0)},
     };
   });
   osc.SetStateHooks(OscStateHooks{
@@ -310,6 +356,8 @@ int RunApp(const AppOptions& options) {
     osc_running.store(&osc);
   }
   if (!osc_error.empty()) LogError(osc_error + "; playing on without OSC control");
+  const std::string dirt_error = dirt.Start();
+  if (!dirt_error.empty()) LogError(dirt_error + "; playing on without SuperDirt input");
 
   std::string summary =
       "playing on " + (board.audio.virtual_card
@@ -320,7 +368,8 @@ int RunApp(const AppOptions& options) {
              std::to_string(output.period_frames()) + " x " + std::to_string(output.periods()) +
              ", " + std::to_string(engine.workers().size()) + " workers, " +
              std::to_string(board.voices) + " voices; board " + board.name + "; OSC on UDP " +
-             std::to_string(osc.port()) + "; recordings in " + board.recordings_dir;
+             std::to_string(osc.port()) + "; SuperDirt on UDP " + std::to_string(dirt.port()) +
+             "; recordings in " + board.recordings_dir;
   LogInfo(summary);
   systemd.Ready(summary);
 
@@ -337,6 +386,7 @@ int RunApp(const AppOptions& options) {
   watchdog.Stop();
   osc_running.store(nullptr);
   osc.Stop();
+  dirt.Stop();
   if (ping_address != nullptr) lo_address_free(ping_address);
   if (recorder.recording()) {
     auto result = recorder.StopNonRt();

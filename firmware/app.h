@@ -22,6 +22,10 @@ struct AppOptions {
   std::vector<std::string> faults;  ///< --fault specs (tests only; see engine/fault.h)
   std::string model_path = "/proc/device-tree/model";  ///< For board detection (tests inject).
   std::string cards_path = "/proc/asound/cards";
+
+  // SuperDirt (issue #6): negative / empty = keep the board's value.
+  int dirt_port = -1;   ///< SuperDirt UDP port.
+  std::string samples;  ///< Sample bank directory.
 };
 
 /// Runs the firmware until SIGINT or SIGTERM. Returns the process exit code: 0 after a clean

@@ -26,6 +26,12 @@ int main(int argc, char** argv) {
                  "board)");
   cli.add_option("--osc-port", options.osc_port, "OSC UDP port (overrides the board; default 9000)")
       ->check(CLI::Range(1, 65535));
+  cli.add_option("--dirt-port", options.dirt_port,
+                 "SuperDirt (TidalCycles) UDP port (overrides the board; default 57120)")
+      ->check(CLI::Range(1, 65535));
+  cli.add_option("--samples", options.samples,
+                 "Sample bank directory in SuperDirt's layout, <dir>/<sound>/*.wav (overrides the "
+                 "board; default sdcard/samples)");
   cli.add_option("--period", options.period, "Period size in frames (overrides the board)")
       ->check(CLI::Range(16, 4096));
   cli.add_option("--periods", options.periods, "Periods per buffer (overrides the board)")

@@ -150,7 +150,13 @@ class TableReader {
   }
 
   // Flags tables and keys this version does not know (typos would otherwise be silently ignored).
-  void CheckKnown(const std::set<std::string>& known) {
+  // Keys of further tables that CheckKnown accepts too (call before it).
+  void AlsoKnown(const std::set<std::string>& keys) {
+    also_known_.insert(keys.begin(), keys.end());
+  }
+
+  void CheckKnown(std::set<std::string> known) {
+    known.insert(also_known_.begin(), also_known_.end());
     std::set<std::string> tables;
     for (const std::string& k : known) tables.insert(k.substr(0, k.find('.')));
     for (const auto& [table_name, node] : root_) {
@@ -172,6 +178,7 @@ class TableReader {
   }
 
  private:
+  std::set<std::string> also_known_;
   const toml::node* Find(const char* table, const char* key) {
     const toml::node* t = root_.get(table);
     if (t == nullptr || !t->is_table()) return nullptr;
@@ -221,6 +228,7 @@ BoardLoadResult LoadBoardFile(const std::string& path) {
     return file_error(ss.str());
   }
   TableReader r(root, path, &result);
+  r.AlsoKnown({"dirt.port", "dirt.samples", "dirt.sample_memory_mb", "dirt.voices", "dirt.synths"});
   r.CheckKnown({"board.name", "board.description", "audio.device", "audio.format",
                 "audio.sample_rate", "audio.channels", "audio.period", "audio.periods",
                 "audio.priority", "audio.cpu", "engine.workers", "engine.worker_cpus",
@@ -252,6 +260,11 @@ BoardLoadResult LoadBoardFile(const std::string& path) {
   r.String("recorder", "directory", &b.recordings_dir, 1024, false, /*essential=*/true);
   r.String("state", "directory", &b.state_dir, 1024, false, /*essential=*/true);
   r.Double("recorder", "flush_interval_s", &b.recorder_flush_interval_s, 0.05, 60.0);
+  r.Int("dirt", "port", &b.dirt_port, 1, 65535);
+  r.String("dirt", "samples", &b.samples_dir, 1024, false);
+  r.Int("dirt", "sample_memory_mb", &b.sample_memory_mb, 1, 4096);
+  r.Int("dirt", "voices", &b.dirt_voices, 1, 1024);
+  r.String("dirt", "synths", &b.dirt_synths, 1024, true);
   if (b.worker_priority >= b.audio_priority && b.audio_priority > 0) {
     const int safe = b.audio_priority > 10 ? b.audio_priority - 10 : 0;
     r.Fail("engine", "worker_priority",

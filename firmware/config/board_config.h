@@ -31,6 +31,13 @@ struct BoardConfig {
   /// most this much of a take is lost in a power cut.
   double recorder_flush_interval_s = 1.0;
   std::string state_dir = "sdcard/state";  ///< [state] directory: patch, presets, crash guard
+
+  // [dirt]: the SuperDirt protocol (TidalCycles) and its sample engine.
+  int dirt_port = 57120;                       ///< [dirt] port (UDP)
+  std::string samples_dir = "sdcard/samples";  ///< [dirt] samples: bank in SuperDirt's layout
+  uint32_t sample_memory_mb = 64;              ///< [dirt] sample_memory_mb: sample data budget
+  uint32_t dirt_voices = 128;                  ///< [dirt] voices: sample voices over the workers
+  std::string dirt_synths = "superpiano";  ///< [dirt] synths: comma-separated `s` names -> synth
 };
 
 /// One problem found in a board file.

@@ -4,6 +4,8 @@
 
 #include "dsp/decibel.h"
 #include "dsp/soft_clip.h"
+#include "firmware/engine/sample_layer.h"
+#include "hal/rt/clock.h"
 
 namespace chronus::firmware {
 
@@ -20,6 +22,7 @@ AudioEngine::AudioEngine(const EngineConfig& config, ControlQueue& control)
     wc.block_frames = config.block_frames;
     wc.voices = (config.voices + n - 1 - w) / n;  // voices v with v % n == w
     wc.lookahead_blocks = config.lookahead_blocks;
+    wc.layer = config.sample_layer;
     owned_.push_back(std::make_unique<DspWorker>(wc));
     shares_.push_back(std::make_unique<WorkerShare>(owned_.back().get(), wc));
   }
@@ -28,6 +31,10 @@ AudioEngine::AudioEngine(const EngineConfig& config, ControlQueue& control)
     param_values_[static_cast<size_t>(spec.id)].store(spec.default_value);
   }
   mix_.assign(config.block_frames, 0.0f);
+  if (config.sample_layer != nullptr) {
+    layer_out_.assign(2 * static_cast<size_t>(config.block_frames), 0.0f);
+    layer_blocks_.assign(n, nullptr);
+  }
   allocator_.Init(config.voices);
   master_gain_.Init(config.sample_rate, 20.0f,
                     dsp::DbToGain(dsp::Spec(dsp::ParamId::kMasterGainDb).default_value));
@@ -119,7 +126,19 @@ void AudioEngine::ApplyRt(const Command& command) {
   }
 }
 
+void AudioEngine::MixSampleLayerRt(int64_t period_start_ns) {
+  uint32_t usable = 0;
+  for (size_t w = 0; w < shares_.size(); ++w) {
+    layer_blocks_[w] = shares_[w]->block_rt();
+    if (shares_[w]->mode() == WorkerShare::Mode::kWorker) usable |= 1u << w;
+  }
+  SampleLayer& layer = *config_.sample_layer;
+  layer.MixPeriodRt(layer_blocks_.data(), usable, period_start_ns, layer_out_.data());
+  for (size_t i = 0; i < layer.synth_command_count_rt(); ++i) ApplyRt(layer.synth_command_rt(i));
+}
+
 void AudioEngine::RenderPeriodRt(int32_t* out) {
+  const int64_t period_start_ns = config_.sample_layer != nullptr ? hal::MonotonicNs() : 0;
   const uint32_t n = config_.workers;
   const uint32_t frames = config_.block_frames;
 
@@ -139,6 +158,7 @@ void AudioEngine::RenderPeriodRt(int32_t* out) {
   Command command;
   for (int i = 0; i < kMaxCommandsPerPeriod && control_.popRt(&command); ++i) ApplyRt(command);
   active_voices_.store(static_cast<uint32_t>(allocator_.ActiveCount()), std::memory_order_relaxed);
+  if (config_.sample_layer != nullptr) MixSampleLayerRt(period_start_ns);
 
   // 3. Mix and hand the blocks back so the workers render the next period now.
   for (uint32_t i = 0; i < frames; ++i) mix_[i] = 0.0f;
@@ -151,6 +171,12 @@ void AudioEngine::RenderPeriodRt(int32_t* out) {
     const float y = dsp::SoftClip(mix_[i] * gain);
     const int32_t sample = static_cast<int32_t>(std::lrint(y * 8388607.0f)) * 256;
     for (uint32_t c = 0; c < channels; ++c) out[i * channels + c] = sample;
+    if (!layer_out_.empty()) {  // the sample layer's stereo on top of the mono synth mix
+      for (uint32_t c = 0; c < channels; ++c) {
+        const float z = dsp::SoftClip((mix_[i] + layer_out_[2 * i + (c & 1u)]) * gain);
+        out[i * channels + c] = static_cast<int32_t>(std::lrint(z * 8388607.0f)) * 256;
+      }
+    }
   }
   periods_.fetch_add(1, std::memory_order_relaxed);
 }

@@ -29,6 +29,10 @@ struct EngineConfig {
   int worker_priority = 0;        ///< SCHED_FIFO priority of the workers, 0 = normal.
   uint32_t voices = 16;           ///< Polyphony, spread over the workers (voice v -> worker v % N).
   uint32_t lookahead_blocks = 1;  ///< Blocks each worker renders ahead.
+  /// SuperDirt sample voices rendered by the same workers and mixed in stereo on top of the
+  /// synth (sample_layer.h); not owned, may be null. Its block size, workers and lookahead must
+  /// be these.
+  class SampleLayer* sample_layer = nullptr;
 };
 
 /// Construction, Start, Stop: main thread. RenderPeriodRt: the audio thread only. Counters: any.
@@ -77,6 +81,7 @@ class AudioEngine {
   void ApplyRt(const Command& command);
   void SendRt(uint32_t voice, WorkerCommand command);
   void BroadcastRt(const WorkerCommand& command);
+  void MixSampleLayerRt(int64_t period_start_ns);
 
   EngineConfig config_;
   ControlQueue& control_;
@@ -85,6 +90,8 @@ class AudioEngine {
   std::vector<std::unique_ptr<WorkerShare>> shares_;
   std::vector<uint64_t> note_on_seq_;  // per voice: its share's command count after its NoteOn
   std::vector<float> mix_;
+  std::vector<float> layer_out_;                  // sample layer: stereo interleaved
+  std::vector<const WorkerBlock*> layer_blocks_;  // sample layer: each share's block this period
   dsp::VoiceAllocator allocator_;
   dsp::OnePole master_gain_;  // linear gain, smoothed per sample
   std::array<std::atomic<float>, dsp::kParamCount> param_values_;

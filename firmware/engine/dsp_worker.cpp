@@ -41,6 +41,7 @@ DspWorker::DspWorker(const DspWorkerConfig& config)
     WorkerBlock& block = blocks_[i];
     block.samples = storage_.data() + static_cast<size_t>(i) * config.block_frames;
     block.frames = config.block_frames;
+    block.slot = i;
     block.checkpoint = &checkpoints_[0];
     if (config.prefill) {
       free_.push(&block);
@@ -135,6 +136,8 @@ void DspWorker::RunLoop() {
         ++commands_applied_;
       }
       bank_.Render(block->samples, block->frames);
+      if (config_.layer != nullptr)
+        config_.layer->RenderWorkerRt(config_.index, block->slot, block->frames);
       block->index = next_index_++;
       block->commands_applied = commands_applied_;
       dsp::VoiceBank& checkpoint = checkpoints_[block->index % checkpoints_.size()];

@@ -19,6 +19,16 @@
 
 namespace chronus::firmware {
 
+/// Extra voices a worker renders in the same pass as its synth voices (the sample voices of
+/// sample_layer.h), into storage of the layer's own keyed by the block's `slot`.
+class WorkerLayer {
+ public:
+  virtual ~WorkerLayer() = default;
+  /// Called by worker `worker` right after it rendered its synth voices into the block in `slot`
+  /// (0 .. lookahead_blocks - 1), before the block is published. Worker thread; RT rules apply.
+  virtual void RenderWorkerRt(int worker, uint32_t slot, uint32_t frames) = 0;
+};
+
 /// One rendered block of a worker's voices (mono, `frames` samples).
 struct WorkerBlock {
   float* samples = nullptr;  ///< Points into the worker's preallocated storage.
@@ -27,6 +37,7 @@ struct WorkerBlock {
   uint64_t commands_applied = 0;  ///< Worker commands applied before this block was rendered.
   const dsp::VoiceBank* checkpoint = nullptr;  ///< Voice state right after this block.
   std::bitset<dsp::kMaxVoices> active;         ///< Worker-local voice slots still sounding.
+  uint32_t slot = 0;  ///< This block's place in the worker's storage (WorkerLayer key).
 };
 
 struct DspWorkerConfig {
@@ -41,6 +52,7 @@ struct DspWorkerConfig {
   /// start in the ready queue unrendered, for the audio thread to park until it hands the share
   /// over with the voice state it kept.
   bool prefill = true;
+  WorkerLayer* layer = nullptr;  ///< Rendered after the synth voices when set; not owned.
 };
 
 /// Applies one worker command to a voice bank. Shared by the worker and the audio thread's

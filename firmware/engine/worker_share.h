@@ -45,6 +45,9 @@ class WorkerShare {
   /// Whether worker-local `slot` is known to be silent after everything up to command `seq` of this
   /// share: from the worker's block in normal mode, from the standby bank on standby.
   bool ReportsSilentRt(uint32_t slot, uint64_t seq) const;
+  /// The worker's block taken for this period (nullptr when late or on standby), until
+  /// MixAndReleaseRt hands it back. Audio thread.
+  const WorkerBlock* block_rt() const { return block_; }
   /// Commands sent to this share so far (sequence number of the last one). Audio thread.
   uint64_t commands_sent_rt() const { return commands_sent_; }
 

@@ -1,0 +1,190 @@
+// W3 of the peer benchmarks (../shared/notes/peer-benchmarks.md), through the firmware's own
+// path: AudioEngine + SampleLayer with its DSP worker threads, offline, as fast as the workers
+// deliver blocks. 16 layers, each retriggered every 62.5 ms (256 triggers/s), each trigger a
+// short percussive mono sample (16 samples of 0.04-0.5 s, mean 0.27 s) with a linen envelope
+// (1 ms attack, 5 ms release) and a pan; ~65 voices sound at once. 48 kHz, 512-frame blocks
+// (the unit of the peers' figures), 60 s. Runs 1 and 2 workers alternately in one process and
+// prints x real time for each (median of --reps) and the 1 -> 2 scaling ratio.
+//   build/release/tools/bench/render_w3 [--seconds 60] [--reps 3] [--out w3.wav]
+#include <sndfile.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "firmware/engine/audio_engine.h"
+#include "firmware/engine/sample_layer.h"
+
+namespace {
+
+using namespace chronus::firmware;
+namespace fs = std::filesystem;
+
+constexpr float kRate = 48000.0f;
+constexpr uint32_t kBlock = 512;
+constexpr int kLayers = 16;
+constexpr uint64_t kStepFrames = 3000;  // 62.5 ms
+
+double NowS() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+void WriteMono(const fs::path& path, const std::vector<float>& x) {
+  SF_INFO info{};
+  info.samplerate = 48000;
+  info.channels = 1;
+  info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+  SNDFILE* f = sf_open(path.c_str(), SFM_WRITE, &info);
+  sf_writef_float(f, x.data(), static_cast<sf_count_t>(x.size()));
+  sf_close(f);
+}
+
+fs::path MakeSamples() {
+  const fs::path root = fs::temp_directory_path() / "chronus_w3_samples";
+  fs::remove_all(root);
+  for (int i = 0; i < kLayers; ++i) {
+    const fs::path dir = root / ("l" + std::to_string(i));
+    fs::create_directories(dir);
+    const double seconds = 0.04 + 0.46 * i / (kLayers - 1);
+    std::vector<float> x(static_cast<size_t>(seconds * kRate));
+    uint32_t noise = 12345u + static_cast<uint32_t>(i);
+    for (size_t k = 0; k < x.size(); ++k) {  // a decaying tone + noise: a drum-like hit
+      noise = noise * 1664525u + 1013904223u;
+      const double t = double(k) / kRate;
+      x[k] = static_cast<float>((0.3 * std::sin(2 * M_PI * (60.0 + 40.0 * i) * t) +
+                                 0.1 * (double(noise >> 8) / 8388608.0 - 1.0)) *
+                                std::exp(-6.0 * t / seconds));
+    }
+    WriteMono(dir / "a.wav", x);
+  }
+  return root;
+}
+
+struct Result {
+  double x_realtime;
+  double ms_per_512;
+  double mean_voices;
+  uint64_t steals;
+  uint64_t late;
+};
+
+Result Run(uint32_t workers, double seconds, const fs::path& samples, std::vector<float>* out) {
+  SampleLayerConfig lc;
+  lc.sample_rate = kRate;
+  lc.block_frames = kBlock;
+  lc.workers = workers;
+  lc.voices = 256;
+  SampleLayer layer(lc);
+  layer.SetInitialBankNonRt(LoadSampleBank({samples.string(), kRate, size_t{64} << 20}));
+  ControlQueue queue;
+  EngineConfig ec;
+  ec.sample_rate = kRate;
+  ec.block_frames = kBlock;
+  ec.workers = workers;
+  ec.voices = 2;
+  ec.sample_layer = &layer;
+  AudioEngine engine(ec, queue);
+  engine.Start();
+  const auto periods = static_cast<uint64_t>(seconds * kRate / kBlock);
+  const uint64_t total_frames = periods * kBlock;
+  std::vector<int32_t> block(2 * kBlock);
+  uint64_t next_tick = 0;
+  double voice_sum = 0;
+  if (out != nullptr) out->clear();
+  const std::vector<DspWorker*> threads = engine.workers();
+  const double start = NowS();
+  for (uint64_t p = 0; p < periods; ++p) {
+    // Events up to ~0.25 s ahead, as a Tidal client's bundles arrive.
+    const uint64_t horizon = (p + 1) * kBlock + 12000;
+    for (; next_tick * kStepFrames < horizon && next_tick * kStepFrames < total_frames;
+         ++next_tick) {
+      for (int l = 0; l < kLayers; ++l) {
+        DirtEvent e;
+        const std::string s = "l" + std::to_string(l);
+        std::memcpy(e.s, s.c_str(), s.size() + 1);
+        e.s_hash = SoundNameHash(s);
+        e.frame = next_tick * kStepFrames + 1;  // frame 0 means "at once"
+        e.pan = float(l % 9) / 8.0f;
+        e.attack_s = 0.001f;
+        e.release_s = 0.005f;
+        layer.PushEventNonRt(e);
+      }
+    }
+    const uint64_t target = p + 1;
+    for (const DspWorker* w : threads) {
+      while (w->blocks_rendered() < target) std::this_thread::yield();
+    }
+    engine.RenderPeriodRt(block.data());
+    voice_sum += layer.active_voices();
+    if (out != nullptr) {
+      for (uint32_t i = 0; i < kBlock; ++i) {
+        out->push_back(float(block[2 * i]) / 2147483648.0f);
+        out->push_back(float(block[2 * i + 1]) / 2147483648.0f);
+      }
+    }
+  }
+  const double wall = NowS() - start;
+  engine.Stop();
+  return {double(total_frames) / kRate / wall, wall * 1e3 / double(periods),
+          voice_sum / double(periods), layer.voices_stolen(), engine.late_blocks()};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double seconds = 60.0;
+  int reps = 3;
+  std::string out_path;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atof(argv[i + 1]);
+    if (std::strcmp(argv[i], "--reps") == 0) reps = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--out") == 0) out_path = argv[i + 1];
+  }
+  const fs::path samples = MakeSamples();
+  std::vector<double> x1, x2;
+  Result last1{}, last2{};
+  std::vector<float> audio;
+  for (int r = 0; r < reps; ++r) {
+    last1 = Run(1, seconds, samples, nullptr);
+    x1.push_back(last1.x_realtime);
+    last2 = Run(2, seconds, samples, r == reps - 1 && !out_path.empty() ? &audio : nullptr);
+    x2.push_back(last2.x_realtime);
+    std::printf("rep %d: 1 worker %.1fx (%.3f ms/512), 2 workers %.1fx (%.3f ms/512)\n", r,
+                last1.x_realtime, last1.ms_per_512, last2.x_realtime, last2.ms_per_512);
+  }
+  std::sort(x1.begin(), x1.end());
+  std::sort(x2.begin(), x2.end());
+  const double m1 = x1[x1.size() / 2];
+  const double m2 = x2[x2.size() / 2];
+  std::printf(
+      "W3 16-layer, %.0f s at 48 kHz, 512-frame blocks, median of %d:\n"
+      "  1 worker : %.1fx real time (%.3f ms per 512 frames), %.1f voices on average, %llu "
+      "steals, %llu late blocks\n"
+      "  2 workers: %.1fx real time (%.3f ms per 512 frames), %llu steals, %llu late blocks\n"
+      "  scaling 1 -> 2 workers: %.2fx\n",
+      seconds, reps, m1, 1e3 * kBlock / kRate / m1, last1.mean_voices,
+      (unsigned long long)last1.steals, (unsigned long long)last1.late, m2,
+      1e3 * kBlock / kRate / m2, (unsigned long long)last2.steals, (unsigned long long)last2.late,
+      m2 / m1);
+  if (!out_path.empty()) {
+    SF_INFO info{};
+    info.samplerate = 48000;
+    info.channels = 2;
+    info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+    SNDFILE* f = sf_open(out_path.c_str(), SFM_WRITE, &info);
+    if (f != nullptr) {
+      sf_writef_float(f, audio.data(), static_cast<sf_count_t>(audio.size() / 2));
+      sf_close(f);
+    }
+  }
+  fs::remove_all(samples);
+  return 0;
+}

@@ -394,29 +394,42 @@ void OscServer::Notify(lo_message to, std::string_view path, bool on) {
 
 void OscServer::NotifierLoop() {
   pthread_setname_np(pthread_self(), "chronus-oscnote");
-  const auto period = std::chrono::duration<double>(1.0 / std::max(config_.notify_rate_hz, 0.1));
-  std::vector<float> sent(dsp::kParamCount, NAN);  // value last pushed per parameter
+  // Polls every 5 ms (an isolated change is pushed within ~5 ms); each parameter is pushed at
+  // most notify_rate_hz times a second, with its latest value (changes in between coalesce).
+  const double min_interval_s = 1.0 / std::max(config_.notify_rate_hz, 0.1);
+  const auto poll = std::chrono::duration<double>(std::min(0.005, min_interval_s));
+  std::vector<float> sent(dsp::kParamCount, NAN);       // value last pushed per parameter
+  std::vector<double> sent_at(dsp::kParamCount, -1e9);  // when, monotonic seconds
   uint64_t seen_changes = ~uint64_t{0};
+  bool held_back = false;  // a change waits for its parameter's rate limit
   lo_server server = lo_server_thread_get_server(thread_);
   std::unique_lock lock(notifier_mutex_);
   while (!notifier_stop_) {
-    notifier_wake_.wait_for(lock, period);
+    notifier_wake_.wait_for(lock, poll);
     if (notifier_stop_) break;
     lock.unlock();
-    subscriptions_.Expire(MonotonicSeconds());
+    const double now = MonotonicSeconds();
+    subscriptions_.Expire(now);
     const std::vector<OscSubscriptions::Target> targets = subscriptions_.TakeTargets();
     std::vector<size_t> changed;
     if (targets.empty()) {
       seen_changes = ~uint64_t{0};  // look again at everything when someone subscribes
     } else {
       const uint64_t changes = param_changes_();
-      if (changes != seen_changes) {
+      if (changes != seen_changes || held_back) {
         seen_changes = changes;
+        held_back = false;
         for (const auto& spec : dsp::kParamSpecs) {
           const auto i = static_cast<size_t>(spec.id);
           const float value = param_value_(spec.id);
-          if (!(value == sent[i])) changed.push_back(i);
+          if (value == sent[i]) continue;
+          if (now - sent_at[i] < min_interval_s) {
+            held_back = true;
+            continue;
+          }
+          changed.push_back(i);
           sent[i] = value;
+          sent_at[i] = now;
         }
       }
     }
@@ -426,12 +439,11 @@ void OscServer::NotifierLoop() {
       if (address == nullptr) continue;
       for (const auto& spec : dsp::kParamSpecs) {
         const auto i = static_cast<size_t>(spec.id);
-        if (!target.wants_all && std::find(changed.begin(), changed.end(), i) == changed.end()) {
-          continue;
-        }
+        const bool is_changed = std::find(changed.begin(), changed.end(), i) != changed.end();
+        if (!target.wants_all && !is_changed) continue;
         lo_message message = lo_message_new();
         lo_message_add_string(message, std::string(spec.name).c_str());
-        lo_message_add_float(message, sent[i]);
+        lo_message_add_float(message, is_changed ? sent[i] : param_value_(spec.id));
         lo_send_message_from(address, server, "/param", message);
         lo_message_free(message);
         notifications_.fetch_add(1, std::memory_order_relaxed);

@@ -65,9 +65,10 @@ struct OscServerConfig {
   /// Sender networks allowed (CIDR, see NetAllowList); empty = everyone. Messages from other
   /// senders are dropped unanswered and counted (refused_senders).
   std::vector<std::string> allow{};
-  /// Subscriptions (/notify): parameter polls per second (each parameter is sent at most this
-  /// often, coalesced to its latest value), subscribers at most, seconds until a subscriber that
-  /// did not renew with /notify 1 is dropped.
+  /// Subscriptions (/notify): each parameter is pushed at most notify_rate_hz times a second,
+  /// coalesced to its latest value (parameters are polled every 5 ms, so an isolated change goes
+  /// out within ~5 ms); subscribers at most; seconds until a subscriber that did not renew with
+  /// /notify 1 is dropped.
   double notify_rate_hz = 30.0;
   size_t max_subscribers = 16;
   double notify_ttl_s = 60.0;

@@ -272,7 +272,8 @@ TEST(OscServerSubscriptions, SubscribersGetEveryValueThenChangesUntilTheyUnsubsc
   const double latency_ms = (test::MonotonicSeconds() - t0) * 1000.0;
   ASSERT_TRUE(cutoff.has_value());
   EXPECT_FLOAT_EQ(*cutoff, 1234.0f);
-  std::printf("[ measure  ] subscription push latency %.1f ms (poll at 30 Hz)\n", latency_ms);
+  std::printf("[ measure  ] subscription push latency %.1f ms (parameters polled every 5 ms)\n",
+              latency_ms);
   EXPECT_LT(latency_ms, 200.0);
 
   // Many changes of one parameter within a poll are coalesced: at most ~30 pushes per second.

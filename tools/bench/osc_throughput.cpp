@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "firmware does not answer; log in %s/firmware.log\n", dir.c_str());
     return 1;
   }
-  std::this_thread::sleep_for(std::chrono::seconds(1));  // warm-up
+  std::this_thread::sleep_for(std::chrono::seconds(4));  // warm-up (start-up work settles)
   std::printf(
       "OSC throughput on loopback: chronus on the virtual card, period %d x %d, %d senders, "
       "%.0f s per step\n",

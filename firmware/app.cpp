@@ -253,7 +253,12 @@ int RunApp(const AppOptions& options) {
     begin = end + 1;
   }
   DirtServer dirt(dirt_config, sample_layer);
-  OscServer osc({board.osc_port}, control, &recorder, [&] {
+  OscServerConfig osc_config;
+  osc_config.port = board.osc_port;
+  osc_config.bind_address = board.osc_bind;
+  osc_config.tcp_port = board.osc_tcp_port;
+  osc_config.allow = board.osc_allow;
+  OscServer osc(osc_config, control, &recorder, [&] {
     return std::vector<StatusEntry>{
         {"sample_rate", static_cast<double>(output.sample_rate())},
         {"period", static_cast<double>(output.period_frames())},
@@ -305,6 +310,10 @@ int RunApp(const AppOptions& options) {
         {"samples_loaded", static_cast<double>(sample_layer.current_bank() != nullptr
                                                    ? sample_layer.current_bank()->sample_count()
                                                    : 0)},
+        {"scheduled_events", static_cast<double>(engine.scheduled_events())},
+        {"late_events", static_cast<double>(engine.late_events())},
+        {"pending_events", static_cast<double>(engine.pending_events())},
+        {"scheduler_overflows", static_cast<double>(engine.scheduler_overflows())},
     };
   });
   osc.SetStateHooks(OscStateHooks{
@@ -350,6 +359,9 @@ int RunApp(const AppOptions& options) {
         }
         return entries;
       }});
+  osc.SetClock(&engine.clock());
+  osc.SetParamSource([&](dsp::ParamId id) { return engine.param_value(id); },
+                     [&] { return engine.param_changes(); });
   const std::string osc_error = osc.Start();
   if (osc_error.empty()) {
     ping_address = lo_address_new("127.0.0.1", std::to_string(osc.port()).c_str());

@@ -1,5 +1,7 @@
 #include "firmware/config/board_config.h"
 
+#include "firmware/control/net_allow_list.h"
+
 #include <unistd.h>
 
 #include <toml++/toml.h>
@@ -137,6 +139,30 @@ class TableReader {
     *out = std::move(values);
   }
 
+  // An array of at most `max_entries` networks in CIDR notation (see NetAllowList).
+  void NetworkList(const char* table, const char* key, std::vector<std::string>* out,
+                   size_t max_entries) {
+    const toml::node* node = Find(table, key);
+    if (node == nullptr) return;
+    const std::string expected = "an array of at most " + std::to_string(max_entries) +
+                                 " networks such as \"192.168.1.0/24\" or \"::1\"";
+    const toml::array* array = node->as_array();
+    if (array == nullptr || array->size() > max_entries) {
+      return Fail(table, key, expected + " (got " + Describe(*node) + ")", "", /*essential=*/true);
+    }
+    std::vector<std::string> values;
+    NetAllowList check;
+    for (const auto& item : *array) {
+      const auto* text = item.as_string();
+      const std::string error = text != nullptr ? check.Add(text->get()) : "not a string";
+      if (!error.empty()) {
+        return Fail(table, key, expected + " (" + error + ")", "", /*essential=*/true);
+      }
+      values.push_back(text->get());
+    }
+    *out = std::move(values);
+  }
+
   void Fail(const char* table, const std::string& key, const std::string& expected,
             const std::string& fallback, bool essential = false) {
     const std::string full = std::string(table) + (key.empty() ? "" : "." + key);
@@ -229,11 +255,27 @@ BoardLoadResult LoadBoardFile(const std::string& path) {
   }
   TableReader r(root, path, &result);
   r.AlsoKnown({"dirt.port", "dirt.samples", "dirt.sample_memory_mb", "dirt.voices", "dirt.synths"});
-  r.CheckKnown({"board.name", "board.description", "audio.device", "audio.format",
-                "audio.sample_rate", "audio.channels", "audio.period", "audio.periods",
-                "audio.priority", "audio.cpu", "engine.workers", "engine.worker_cpus",
-                "engine.worker_priority", "engine.voices", "osc.port", "recorder.directory",
-                "recorder.flush_interval_s", "state.directory"});
+  r.CheckKnown({"board.name",
+                "board.description",
+                "audio.device",
+                "audio.format",
+                "audio.sample_rate",
+                "audio.channels",
+                "audio.period",
+                "audio.periods",
+                "audio.priority",
+                "audio.cpu",
+                "engine.workers",
+                "engine.worker_cpus",
+                "engine.worker_priority",
+                "engine.voices",
+                "osc.port",
+                "recorder.directory",
+                "recorder.flush_interval_s",
+                "state.directory",
+                "osc.bind",
+                "osc.tcp_port",
+                "osc.allow"});
   r.String("board", "name", &b.name, 64, false);
   r.String("board", "description", &b.description, 256, true);
   std::string device = "virtual";
@@ -257,6 +299,14 @@ BoardLoadResult LoadBoardFile(const std::string& path) {
   r.Int("engine", "worker_priority", &b.worker_priority, 0, 98);
   r.Int("engine", "voices", &b.voices, 1, 256);
   r.Int("osc", "port", &b.osc_port, 1, 65535);
+  r.Int("osc", "tcp_port", &b.osc_tcp_port, 0, 65535);
+  r.String("osc", "bind", &b.osc_bind, 64, true);
+  if (!b.osc_bind.empty() && !NetAllowList::ParseAddress(b.osc_bind, nullptr)) {
+    r.Fail("osc", "bind", "an IPv4 or IPv6 address (got \"" + b.osc_bind + "\")",
+           "\"\" (every interface)");
+    b.osc_bind.clear();
+  }
+  r.NetworkList("osc", "allow", &b.osc_allow, 64);
   r.String("recorder", "directory", &b.recordings_dir, 1024, false, /*essential=*/true);
   r.String("state", "directory", &b.state_dir, 1024, false, /*essential=*/true);
   r.Double("recorder", "flush_interval_s", &b.recorder_flush_interval_s, 0.05, 60.0);

@@ -25,7 +25,10 @@ struct BoardConfig {
   int worker_priority = 70;      ///< [engine] worker_priority (below the audio thread)
   uint32_t voices = 16;          ///< [engine] voices: polyphony
 
-  int osc_port = 9000;                               ///< [osc] port (UDP)
+  int osc_port = 9000;                 ///< [osc] port (UDP)
+  std::string osc_bind;                ///< [osc] bind: local address of the UDP port, "" = all
+  int osc_tcp_port = 0;                ///< [osc] tcp_port: OSC over TCP, 0 = off
+  std::vector<std::string> osc_allow;  ///< [osc] allow: sender networks (CIDR), empty = all
   std::string recordings_dir = "sdcard/recordings";  ///< [recorder] directory
   /// [recorder] flush_interval_s: audio made durable (fdatasync) at least this often, s: at
   /// most this much of a take is lost in a power cut.

@@ -1,11 +1,22 @@
 #include "firmware/control/osc_server.h"
 
+#include <arpa/inet.h>
 #include <linux/sock_diag.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
 #include <string>
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <chrono>
 
 #include "firmware/control/osc_translate.h"
 #include "firmware/log/log.h"
@@ -49,22 +60,83 @@ OscServer::OscServer(const OscServerConfig& config, ControlQueue& control, Recor
       control_(control.AddProducerNonRt()),
       recorder_(recorder),
       status_(std::move(status)),
+      subscriptions_(config.max_subscribers, config.notify_ttl_s),
       reply_limit_(config.replies_per_second, config.reply_burst),
       record_limit_(config.recordings_per_second, config.recording_burst) {}
 
 OscServer::~OscServer() { Stop(); }
 
+std::string OscServer::BindUdp(lo_server server) {
+  // liblo 0.31 always binds every interface: bind our own socket to the address and put it in
+  // place of liblo's (same descriptor number), which was bound to an ephemeral port.
+  const bool v6 = config_.bind_address.find(':') != std::string::npos;
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  if (v6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&storage);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(static_cast<uint16_t>(config_.port));
+    if (inet_pton(AF_INET6, config_.bind_address.c_str(), &a->sin6_addr) != 1) length = 1;
+    length = length == 1 ? 0 : sizeof(*a);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&storage);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(static_cast<uint16_t>(config_.port));
+    length = inet_pton(AF_INET, config_.bind_address.c_str(), &a->sin_addr) == 1 ? sizeof(*a) : 0;
+  }
+  if (length == 0) return "OSC bind address '" + config_.bind_address + "' is not an IP address";
+  const int own = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (own < 0) return std::string("cannot create the OSC socket: ") + std::strerror(errno);
+  if (v6) {
+    const int off = 0;
+    setsockopt(own, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+  }
+  if (bind(own, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
+    const int err = errno;
+    close(own);
+    return "cannot bind OSC UDP " + config_.bind_address + ":" + std::to_string(config_.port) +
+           ": " + std::strerror(err);
+  }
+  const int fd = lo_server_get_socket_fd(server);
+  if (fd < 0 || dup2(own, fd) < 0) {
+    close(own);
+    return "cannot install the OSC socket";
+  }
+  close(own);
+  socklen_t bound_length = sizeof(storage);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &bound_length) == 0) {
+    port_ = ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port
+                     : reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
+  }
+  return {};
+}
+
 std::string OscServer::Start() {
   const std::string port = std::to_string(config_.port);
   if (control_ == nullptr) return "no free control queue lane for the OSC server";
+  for (const std::string& network : config_.allow) {
+    if (std::string error = allow_.Add(network); !error.empty()) {
+      return "OSC allow-list: " + error;
+    }
+  }
   g_server.store(this);
-  thread_ = lo_server_thread_new_with_proto(port.c_str(), LO_UDP, &OscServer::OnError);
+  const bool bind_own = !config_.bind_address.empty();
+  thread_ =
+      lo_server_thread_new_with_proto(bind_own ? "0" : port.c_str(), LO_UDP, &OscServer::OnError);
   if (thread_ == nullptr) {
     g_server.store(nullptr);
     return "cannot open OSC UDP port " + port + " (in use, or not permitted)";
   }
   lo_server server = lo_server_thread_get_server(thread_);
   ConfigureOscLoServer(server);
+  if (bind_own) {
+    if (std::string error = BindUdp(server); !error.empty()) {
+      lo_server_thread_free(thread_);
+      thread_ = nullptr;
+      g_server.store(nullptr);
+      return error;
+    }
+  }
   const int fd = lo_server_get_socket_fd(server);
   if (fd >= 0) {
     // SO_RCVBUFFORCE passes net.core.rmem_max when allowed (CAP_NET_ADMIN); else the plain
@@ -78,16 +150,49 @@ std::string OscServer::Start() {
     kernel_drops_at_start_ = SocketDrops(fd);
     fd_.store(fd);
   }
-  port_ = lo_server_thread_get_port(thread_);
+  if (!bind_own) port_ = lo_server_thread_get_port(thread_);
   lo_server_thread_add_method(thread_, nullptr, nullptr, &OscServer::OnMessage, this);
   if (lo_server_thread_start(thread_) < 0) {
     Stop();
     return "cannot start the OSC server thread";
   }
+  if (config_.tcp_port > 0) {
+    const std::string tcp = std::to_string(config_.tcp_port);
+    tcp_thread_ = lo_server_thread_new_with_proto(tcp.c_str(), LO_TCP, &OscServer::OnError);
+    if (tcp_thread_ == nullptr) {
+      Stop();
+      return "cannot open OSC TCP port " + tcp + " (in use, or not permitted)";
+    }
+    ConfigureOscLoServer(lo_server_thread_get_server(tcp_thread_));
+    tcp_port_ = lo_server_thread_get_port(tcp_thread_);
+    lo_server_thread_add_method(tcp_thread_, nullptr, nullptr, &OscServer::OnMessage, this);
+    if (lo_server_thread_start(tcp_thread_) < 0) {
+      Stop();
+      return "cannot start the OSC TCP server thread";
+    }
+  }
+  if (param_value_ && param_changes_) {
+    notifier_stop_ = false;
+    notifier_ = std::thread([this] { NotifierLoop(); });
+  }
   return {};
 }
 
 void OscServer::Stop() {
+  if (notifier_.joinable()) {
+    {
+      std::lock_guard lock(notifier_mutex_);
+      notifier_stop_ = true;
+    }
+    notifier_wake_.notify_all();
+    notifier_.join();
+  }
+  if (tcp_thread_ != nullptr) {
+    lo_server_thread_stop(tcp_thread_);
+    lo_server_thread_free(tcp_thread_);
+    tcp_thread_ = nullptr;
+    tcp_port_ = 0;
+  }
   if (thread_ != nullptr) {
     lo_server_thread_stop(thread_);  // joins the server thread
     // Handle what had already arrived (bounded: a flood cannot hold up the shutdown), so that a
@@ -145,11 +250,17 @@ bool OscServer::TakeReply() {
   return false;
 }
 
+lo_server OscServer::ServerOf(lo_message message) const {
+  lo_address source = lo_message_get_source(message);
+  if (tcp_thread_ != nullptr && source != nullptr && lo_address_get_protocol(source) == LO_TCP) {
+    return lo_server_thread_get_server(tcp_thread_);
+  }
+  return lo_server_thread_get_server(thread_);
+}
+
 void OscServer::Reply(lo_message to, const char* address, lo_message reply) {
   lo_address source = lo_message_get_source(to);
-  if (source != nullptr) {
-    lo_send_message_from(source, lo_server_thread_get_server(thread_), address, reply);
-  }
+  if (source != nullptr) lo_send_message_from(source, ServerOf(to), address, reply);
 }
 
 void OscServer::ReplyResult(lo_message to, std::string_view address, bool ok,
@@ -176,6 +287,10 @@ void OscServer::SendStatus(lo_message to, int reply_port, bool health) {
     entries.push_back({"osc_queue_full", static_cast<double>(queue_full())});
     entries.push_back({"kernel_drops", static_cast<double>(kernel_drops())});
     entries.push_back({"throttled_requests", static_cast<double>(throttled())});
+    entries.push_back({"refused_senders", static_cast<double>(refused_senders())});
+    entries.push_back({"timed_commands", static_cast<double>(timed_commands())});
+    entries.push_back({"subscribers", static_cast<double>(subscribers())});
+    entries.push_back({"notifications", static_cast<double>(notifications())});
   }
   const char* address = health ? "/health.reply" : "/status.reply";
   lo_message reply = lo_message_new();
@@ -199,7 +314,7 @@ void OscServer::SendStatus(lo_message to, int reply_port, bool health) {
     lo_address target =
         lo_address_new(host != nullptr ? host : "127.0.0.1", std::to_string(reply_port).c_str());
     if (target != nullptr) {
-      lo_send_message_from(target, lo_server_thread_get_server(thread_), address, reply);
+      lo_send_message_from(target, ServerOf(to), address, reply);
       lo_address_free(target);
     }
   } else {
@@ -251,23 +366,145 @@ void OscServer::Record(lo_message to, std::string_view path, bool start, std::st
   ReplyResult(to, path, result.ok, result.path_or_error);
 }
 
+void OscServer::Notify(lo_message to, std::string_view path, bool on) {
+  messages_.fetch_add(1, std::memory_order_relaxed);
+  if (!param_value_ || !param_changes_) {
+    ReplyResult(to, path, false, "subscriptions are not available");
+    return;
+  }
+  lo_address source = lo_message_get_source(to);
+  const char* host = source != nullptr ? lo_address_get_hostname(source) : nullptr;
+  const char* port = source != nullptr ? lo_address_get_port(source) : nullptr;
+  if (host == nullptr || port == nullptr) {
+    ReplyResult(to, path, false, "cannot tell the sender's address");
+    return;
+  }
+  using R = OscSubscriptions::Result;
+  const R result = subscriptions_.Notify(host, port, on, MonotonicSeconds());
+  if (result == R::kFull) {
+    ReplyResult(to, path, false,
+                "too many subscribers (" + std::to_string(config_.max_subscribers) + ")");
+    return;
+  }
+  if (result == R::kAdded) {
+    notifier_wake_.notify_all();  // the new subscriber gets every parameter at once
+  }
+  ReplyResult(to, path, true, on ? "1" : "0");
+}
+
+void OscServer::NotifierLoop() {
+  pthread_setname_np(pthread_self(), "chronus-oscnote");
+  // Polls every 5 ms (an isolated change is pushed within ~5 ms); each parameter is pushed at
+  // most notify_rate_hz times a second, with its latest value (changes in between coalesce).
+  const double min_interval_s = 1.0 / std::max(config_.notify_rate_hz, 0.1);
+  const auto poll = std::chrono::duration<double>(std::min(0.005, min_interval_s));
+  std::vector<float> sent(dsp::kParamCount, NAN);       // value last pushed per parameter
+  std::vector<double> sent_at(dsp::kParamCount, -1e9);  // when, monotonic seconds
+  uint64_t seen_changes = ~uint64_t{0};
+  bool held_back = false;  // a change waits for its parameter's rate limit
+  lo_server server = lo_server_thread_get_server(thread_);
+  std::unique_lock lock(notifier_mutex_);
+  while (!notifier_stop_) {
+    notifier_wake_.wait_for(lock, poll);
+    if (notifier_stop_) break;
+    lock.unlock();
+    const double now = MonotonicSeconds();
+    subscriptions_.Expire(now);
+    const std::vector<OscSubscriptions::Target> targets = subscriptions_.TakeTargets();
+    std::vector<size_t> changed;
+    if (targets.empty()) {
+      seen_changes = ~uint64_t{0};  // look again at everything when someone subscribes
+    } else {
+      const uint64_t changes = param_changes_();
+      if (changes != seen_changes || held_back) {
+        seen_changes = changes;
+        held_back = false;
+        for (const auto& spec : dsp::kParamSpecs) {
+          const auto i = static_cast<size_t>(spec.id);
+          const float value = param_value_(spec.id);
+          if (value == sent[i]) continue;
+          if (now - sent_at[i] < min_interval_s) {
+            held_back = true;
+            continue;
+          }
+          changed.push_back(i);
+          sent[i] = value;
+          sent_at[i] = now;
+        }
+      }
+    }
+    for (const OscSubscriptions::Target& target : targets) {
+      if (changed.empty() && !target.wants_all) continue;
+      lo_address address = lo_address_new(target.host.c_str(), target.port.c_str());
+      if (address == nullptr) continue;
+      for (const auto& spec : dsp::kParamSpecs) {
+        const auto i = static_cast<size_t>(spec.id);
+        const bool is_changed = std::find(changed.begin(), changed.end(), i) != changed.end();
+        if (!target.wants_all && !is_changed) continue;
+        lo_message message = lo_message_new();
+        lo_message_add_string(message, std::string(spec.name).c_str());
+        lo_message_add_float(message, is_changed ? sent[i] : param_value_(spec.id));
+        lo_send_message_from(address, server, "/param", message);
+        lo_message_free(message);
+        notifications_.fetch_add(1, std::memory_order_relaxed);
+      }
+      lo_address_free(address);
+    }
+    lock.lock();
+  }
+}
+
 int OscServer::Handle(const char* path, const char* types, lo_arg** argv, int argc,
                       lo_message message) {
   const std::string_view address = path != nullptr ? path : "";
+  if (!allow_.empty()) {
+    lo_address source = lo_message_get_source(message);
+    const char* host = source != nullptr ? lo_address_get_hostname(source) : nullptr;
+    if (host == nullptr || !allow_.Allows(host)) {
+      refused_senders_.fetch_add(1, std::memory_order_relaxed);
+      if (ShouldLog()) {
+        LogWarning(std::string("OSC: refused a message from ") + (host ? host : "?") +
+                   ": sender not in the [osc] allow-list");
+      }
+      return 0;
+    }
+  }
   const OscRequest request = TranslateOsc(address, types, argv, argc);
   switch (request.kind) {
     case OscRequest::Kind::kRefuse:
       Refuse(address, request.refusal);
-      if (request.reply_on_refusal) ReplyResult(message, address, false, request.refusal);
+      if (request.reply_on_refusal) {
+        ReplyResult(message, address, false, request.refusal);
+      } else if (reply_limit_.Take(MonotonicSeconds())) {
+        // SuperCollider's convention: every refused command is answered /fail <address> <why>
+        // (while the reply budget lasts; refusals beyond it are not counted as throttled).
+        lo_message reply = lo_message_new();
+        lo_message_add_string(reply, std::string(address.substr(0, 256)).c_str());
+        lo_message_add_string(reply, request.refusal.c_str());
+        Reply(message, "/fail", reply);
+        lo_message_free(reply);
+      }
       break;
-    case OscRequest::Kind::kCommand:
-      if (control_->pushNonRt(request.command)) {
+    case OscRequest::Kind::kNotify:
+      Notify(message, address, request.notify_on);
+      break;
+    case OscRequest::Kind::kCommand: {
+      Command command = request.command;
+      // A bundle's timetag (NTP time): its commands apply at the engine frame heard then.
+      const lo_timetag tag = lo_message_get_timestamp(message);
+      if (clock_ != nullptr && clock_->valid() && !(tag.sec == 0 && tag.frac <= 1)) {
+        const int64_t frame = clock_->FrameAtNonRt(EngineClock::NtpToRealtime(tag.sec, tag.frac));
+        command.frame = frame > 0 ? static_cast<uint64_t>(frame) : 1;  // 1: long past, late
+        timed_commands_.fetch_add(1, std::memory_order_relaxed);
+      }
+      if (control_->pushNonRt(command)) {
         messages_.fetch_add(1, std::memory_order_relaxed);
       } else if (ShouldLog()) {
         // Counted by the lane (dropped_commands): the audio thread did not keep up.
         LogWarning("OSC: control queue full; dropped " + std::string(address.substr(0, 64)));
       }
       break;
+    }
     case OscRequest::Kind::kStatus:
       SendStatus(message, request.reply_port);
       break;

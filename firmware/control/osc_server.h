@@ -6,14 +6,22 @@
 #include <lo/lo.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
+#include "dsp/synth_params.h"
+#include "firmware/control/net_allow_list.h"
+#include "firmware/control/osc_subscriptions.h"
 #include "firmware/control/rate_limit.h"
 #include "firmware/engine/control_queue.h"
+#include "firmware/engine/engine_clock.h"
 #include "firmware/recorder/recorder.h"
 
 namespace chronus::firmware {
@@ -48,6 +56,22 @@ struct OscServerConfig {
   /// on the SD card and blocks this thread meanwhile), and how many may be saved up.
   double recordings_per_second = 2.0;
   double recording_burst = 8.0;
+  /// Local address the UDP port is bound to ("" = every interface; "127.0.0.1" = this machine
+  /// only; an IPv6 address binds an IPv6 socket that also takes IPv4-mapped senders).
+  std::string bind_address{};
+  /// TCP port (OSC 1.0 stream framing: a 32-bit big-endian length before each packet), 0 = none.
+  /// Binds every interface (liblo 0.31 has no bind address for TCP); the allow-list applies.
+  int tcp_port = 0;
+  /// Sender networks allowed (CIDR, see NetAllowList); empty = everyone. Messages from other
+  /// senders are dropped unanswered and counted (refused_senders).
+  std::vector<std::string> allow{};
+  /// Subscriptions (/notify): each parameter is pushed at most notify_rate_hz times a second,
+  /// coalesced to its latest value (parameters are polled every 5 ms, so an isolated change goes
+  /// out within ~5 ms); subscribers at most; seconds until a subscriber that did not renew with
+  /// /notify 1 is dropped.
+  double notify_rate_hz = 30.0;
+  size_t max_subscribers = 16;
+  double notify_ttl_s = 60.0;
 };
 
 /// Address space (types: i int32, f float32; numbers of either type are accepted, also h and d):
@@ -83,6 +107,18 @@ class OscServer {
 
   /// Installs the preset and /health hooks. Main thread, before Start.
   void SetStateHooks(OscStateHooks hooks) { hooks_ = std::move(hooks); }
+  /// The engine's clock: commands in a bundle with a future timetag are scheduled at the engine
+  /// frame of that time (sample-accurate). Without it, bundles apply at once. Main thread, before
+  /// Start.
+  void SetClock(const EngineClock* clock) { clock_ = clock; }
+  /// The source of the /param notifications to subscribers: the value of a synth parameter as
+  /// the engine plays it (AudioEngine::param_value) and a counter that changes whenever one
+  /// changes (AudioEngine::param_changes), whoever changed it. Both are called on the notifier
+  /// thread. Unset: /notify answers /fail. Main thread, before Start.
+  void SetParamSource(std::function<float(dsp::ParamId)> value, std::function<uint64_t()> changes) {
+    param_value_ = std::move(value);
+    param_changes_ = std::move(changes);
+  }
 
   /// Binds the port and starts the server thread. Main thread. Returns "" or an error message.
   std::string Start();
@@ -109,6 +145,16 @@ class OscServer {
   uint64_t kernel_drops() const;
   /// The socket's receive buffer as granted by the kernel (bytes), 0 when not running.
   int receive_buffer_bytes() const { return receive_buffer_bytes_; }
+  /// The TCP port, 0 when none.
+  int tcp_port() const { return tcp_port_; }
+  /// Messages dropped because their sender is not in the allow-list. Any thread.
+  uint64_t refused_senders() const { return refused_senders_.load(std::memory_order_relaxed); }
+  /// Commands that arrived in a bundle with a future timetag (scheduled at its frame). Any thread.
+  uint64_t timed_commands() const { return timed_commands_.load(std::memory_order_relaxed); }
+  /// Subscribers now; /param notifications sent; subscribers dropped for not renewing.
+  size_t subscribers() const { return subscriptions_.size(); }
+  uint64_t notifications() const { return notifications_.load(std::memory_order_relaxed); }
+  uint64_t expired_subscribers() const { return subscriptions_.expired(); }
 
  private:
   static int OnMessage(const char* path, const char* types, lo_arg** argv, int argc,
@@ -122,13 +168,29 @@ class OscServer {
   void SendStatus(lo_message to, int reply_port, bool health = false);
   void Preset(lo_message to, std::string_view path, bool save, int slot);
   void Record(lo_message to, std::string_view path, bool start, std::string_view name);
+  void Notify(lo_message to, std::string_view path, bool on);
+  void NotifierLoop();
+  std::string BindUdp(lo_server server);
+  lo_server ServerOf(lo_message message) const;
 
   OscServerConfig config_;
   ControlQueue::Producer* control_;  // this server's lane, pushed from the liblo thread only
   Recorder* recorder_;
   StatusFn status_;
   lo_server_thread thread_ = nullptr;
+  lo_server_thread tcp_thread_ = nullptr;
   int port_ = 0;
+  int tcp_port_ = 0;
+  const EngineClock* clock_ = nullptr;
+  NetAllowList allow_;
+  OscSubscriptions subscriptions_;
+  std::thread notifier_;
+  std::mutex notifier_mutex_;
+  std::condition_variable notifier_wake_;
+  bool notifier_stop_ = false;
+  std::atomic<uint64_t> refused_senders_{0};
+  std::atomic<uint64_t> timed_commands_{0};
+  std::atomic<uint64_t> notifications_{0};
   std::atomic<int> fd_{-1};
   int receive_buffer_bytes_ = 0;
   uint64_t kernel_drops_at_start_ = 0;
@@ -139,6 +201,8 @@ class OscServer {
   std::atomic<uint64_t> throttled_{0};
   std::atomic<uint64_t> pings_{0};
   OscStateHooks hooks_;
+  std::function<float(dsp::ParamId)> param_value_;
+  std::function<uint64_t()> param_changes_;
 };
 
 }  // namespace chronus::firmware

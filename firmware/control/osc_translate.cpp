@@ -195,6 +195,15 @@ OscRequest TranslateOsc(std::string_view path, const char* types, lo_arg* const*
     request.kind = OscRequest::Kind::kPing;
     return request;
   }
+  if (path == "/notify") {
+    const std::optional<int64_t> on =
+        argc == 1 ? OscInteger(types[0], argv[0], 0, 1) : std::nullopt;
+    if (!on) return Refuse("expected one argument 1 (subscribe) or 0 (unsubscribe)", true);
+    OscRequest request;
+    request.kind = OscRequest::Kind::kNotify;
+    request.notify_on = *on == 1;
+    return request;
+  }
   if (path == "/status" || path == "/health") {
     OscRequest request;
     request.kind = path == "/status" ? OscRequest::Kind::kStatus : OscRequest::Kind::kHealth;

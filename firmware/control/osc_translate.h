@@ -36,6 +36,7 @@ struct OscRequest {
     kPresetLoad,   ///< load preset slot `preset`
     kHealth,       ///< reply /health.reply (per-thread health), like kStatus
     kPing,         ///< liveness probe of the control thread (the watchdog sends it)
+    kNotify,       ///< /notify: subscribe (`notify_on`) or unsubscribe the sender
   };
   Kind kind = Kind::kRefuse;
   Command command{CommandType::kNoteOn};
@@ -44,6 +45,7 @@ struct OscRequest {
   std::string_view take_name;     ///< kRecordStart: points into the message's arguments.
   std::string refusal;            ///< kRefuse: the reason (for the log and for /fail replies).
   bool reply_on_refusal = false;  ///< kRefuse of a request that expects /done or /fail.
+  bool notify_on = false;         ///< kNotify: 1 = subscribe, 0 = unsubscribe.
 };
 
 /// Translates one message. `types` holds the `argc` type tags (liblo's, without the comma) and

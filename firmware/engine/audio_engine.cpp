@@ -10,7 +10,7 @@
 namespace chronus::firmware {
 
 AudioEngine::AudioEngine(const EngineConfig& config, ControlQueue& control)
-    : config_(config), control_(control) {
+    : config_(config), control_(control), clock_(static_cast<uint32_t>(config.sample_rate)) {
   const uint32_t n = config.workers == 0 ? 1 : config.workers;
   config_.workers = n;
   for (uint32_t w = 0; w < n; ++w) {
@@ -71,15 +71,27 @@ DspWorker* AudioEngine::CreateReplacementNonRt(size_t index, int cpu) {
 void AudioEngine::SendRt(uint32_t voice, WorkerCommand command) {
   const uint32_t n = config_.workers;
   command.slot = static_cast<uint16_t>(voice / n);
+  command.frame = event_frame_;
   if (!shares_[voice % n]->SendRt(command)) {
     dropped_commands_.fetch_add(1, std::memory_order_relaxed);
   }
 }
 
 void AudioEngine::BroadcastRt(const WorkerCommand& command) {
+  WorkerCommand stamped = command;
+  stamped.frame = event_frame_;
   for (auto& share : shares_) {
-    if (!share->SendRt(command)) dropped_commands_.fetch_add(1, std::memory_order_relaxed);
+    if (!share->SendRt(stamped)) dropped_commands_.fetch_add(1, std::memory_order_relaxed);
   }
+}
+
+void AudioEngine::DispatchRt(const Command& command, uint64_t block_start) {
+  // Frames before the block the workers render next cannot be honoured any more: at once.
+  if (command.frame != 0 && command.frame < block_start) {
+    late_events_.fetch_add(1, std::memory_order_relaxed);
+  }
+  event_frame_ = command.frame > block_start ? command.frame : block_start;
+  ApplyRt(command);
 }
 
 void AudioEngine::ApplyRt(const Command& command) {
@@ -154,9 +166,30 @@ void AudioEngine::RenderPeriodRt(int32_t* out) {
     }
   }
 
-  // 2. Apply control commands at this block boundary; workers see them in their next block.
+  // 2. Apply control commands. The workers render next the block starting at `block_start`
+  //    (lookahead_blocks after this period's): immediate commands take effect at its start;
+  //    scheduled ones wait in the scheduler until their frame falls into it, and are sent in
+  //    frame order so that each share's commands stay in nondecreasing frame order.
+  const uint64_t period_start = next_period_frame();
+  for (auto& share : shares_) share->SetPeriodFrameRt(period_start);
+  const uint64_t block_start = period_start + uint64_t{config_.lookahead_blocks} * frames;
+  const uint64_t block_end = block_start + frames;
   Command command;
-  for (int i = 0; i < kMaxCommandsPerPeriod && control_.popRt(&command); ++i) ApplyRt(command);
+  for (int i = 0; i < kMaxCommandsPerPeriod && control_.popRt(&command); ++i) {
+    if (command.frame == 0 || command.frame < block_start) {
+      DispatchRt(command, block_start);
+    } else if (scheduler_.PushRt(command)) {
+      scheduled_events_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      scheduler_overflows_.fetch_add(1, std::memory_order_relaxed);
+      command.frame = 0;
+      DispatchRt(command, block_start);
+    }
+  }
+  for (int i = 0; i < kMaxCommandsPerPeriod && scheduler_.HasDueRt(block_end); ++i) {
+    DispatchRt(scheduler_.PopRt(), block_start);
+  }
+  pending_events_.store(static_cast<uint32_t>(scheduler_.size()), std::memory_order_relaxed);
   active_voices_.store(static_cast<uint32_t>(allocator_.ActiveCount()), std::memory_order_relaxed);
   if (config_.sample_layer != nullptr) MixSampleLayerRt(period_start_ns);
 

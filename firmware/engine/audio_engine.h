@@ -16,6 +16,8 @@
 #include "dsp/voice_allocator.h"
 #include "firmware/engine/control_queue.h"
 #include "firmware/engine/dsp_worker.h"
+#include "firmware/engine/engine_clock.h"
+#include "firmware/engine/event_scheduler.h"
 #include "firmware/engine/worker_share.h"
 
 namespace chronus::firmware {
@@ -77,11 +79,39 @@ class AudioEngine {
   /// Worker commands that did not fit a worker's queue (should stay 0).
   uint64_t dropped_commands() const { return dropped_commands_.load(std::memory_order_relaxed); }
 
+  // Scheduled commands (Command::frame != 0). A command is dispatched to the workers in the
+  // period in which its frame falls into the next block they render (lookahead_blocks ahead of
+  // the period being played), and rendered from that frame on (sub-block split). Latency of an
+  // immediate command: lookahead_blocks * block_frames frames after the current period's start.
+  // Exception: kMasterGainDb is applied by the audio thread when dispatched, i.e. up to
+  // lookahead_blocks blocks before its frame.
+  /// Engine frame at which the period the audio thread renders next starts (periods * block).
+  uint64_t next_period_frame() const { return periods() * config_.block_frames; }
+  /// Earliest frame a command sent now can still take effect at (a smaller Command::frame is
+  /// late): the start of the block the workers render after the next period. Any thread.
+  uint64_t earliest_schedulable_frame() const {
+    return (periods() + config_.lookahead_blocks + 1) * config_.block_frames;
+  }
+  /// Commands whose frame had passed when the audio thread got them (applied at once).
+  uint64_t late_events() const { return late_events_.load(std::memory_order_relaxed); }
+  /// Commands scheduled for a later block (kept in the scheduler until due).
+  uint64_t scheduled_events() const { return scheduled_events_.load(std::memory_order_relaxed); }
+  /// Scheduled commands that did not fit the scheduler (applied at once instead).
+  uint64_t scheduler_overflows() const {
+    return scheduler_overflows_.load(std::memory_order_relaxed);
+  }
+  /// Engine frames <-> time (published by the audio thread, read by any thread).
+  EngineClock& clock() { return clock_; }
+  const EngineClock& clock() const { return clock_; }
+  /// Commands waiting in the scheduler now.
+  uint32_t pending_events() const { return pending_events_.load(std::memory_order_relaxed); }
+
  private:
   void ApplyRt(const Command& command);
   void SendRt(uint32_t voice, WorkerCommand command);
   void BroadcastRt(const WorkerCommand& command);
   void MixSampleLayerRt(int64_t period_start_ns);
+  void DispatchRt(const Command& command, uint64_t block_start);
 
   EngineConfig config_;
   ControlQueue& control_;
@@ -101,6 +131,13 @@ class AudioEngine {
   std::atomic<uint32_t> active_voices_{0};
   std::atomic<uint64_t> voices_stolen_{0};
   std::atomic<uint64_t> dropped_commands_{0};
+  EventScheduler scheduler_;
+  EngineClock clock_;
+  uint64_t event_frame_ = 0;  // audio thread: frame stamped on the worker commands being sent
+  std::atomic<uint64_t> late_events_{0};
+  std::atomic<uint64_t> scheduled_events_{0};
+  std::atomic<uint64_t> scheduler_overflows_{0};
+  std::atomic<uint32_t> pending_events_{0};
 };
 
 }  // namespace chronus::firmware

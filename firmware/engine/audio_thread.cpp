@@ -64,6 +64,7 @@ void AudioThread::Stop() {
 }
 
 void AudioThread::LoseDeviceRt(long err) {
+  clock_reset_ = true;
   device_ok_.store(false, std::memory_order_release);
   device_losses_.fetch_add(1, std::memory_order_relaxed);
   Log::PushRt(LogLevel::kError,
@@ -87,6 +88,7 @@ void AudioThread::HandleErrorRt(long err) {
     Log::PushRt(LogLevel::kError, "audio device error {} (negative errno); recovering",
                 static_cast<double>(err), 0, 0, 0, 1);
   }
+  clock_reset_ = true;
   const int result = output_.RecoverRt(static_cast<int>(err));
   if (result < 0 || ++consecutive_errors_ >= kMaxConsecutiveErrors) {
     device_errors_.fetch_add(1, std::memory_order_relaxed);
@@ -112,6 +114,14 @@ void AudioThread::RunDevicePeriodRt(int64_t* next_tick) {
     return;
   }
   const int64_t start = hal::MonotonicNs();
+  // The period written now is heard after the frames still queued in the device buffer.
+  const uint64_t queued = output_.buffer_frames() > static_cast<uint64_t>(avail)
+                              ? output_.buffer_frames() - static_cast<uint64_t>(avail)
+                              : 0;
+  engine_.clock().PublishRt(engine_.next_period_frame(),
+                            start + static_cast<int64_t>(queued * 1000000000 / sample_rate_),
+                            clock_reset_);
+  clock_reset_ = false;
   engine_.RenderPeriodRt(buffer_.data());
   const int result = output_.WritePeriodRt(buffer_.data());
   if (recorder_ != nullptr) recorder_->PushRt(buffer_.data(), period_frames_);
@@ -132,6 +142,7 @@ void AudioThread::RunStandbyPeriodRt(int64_t* next_tick) {
       device_state_.store(kPlaying, std::memory_order_release);
       device_ok_.store(true, std::memory_order_release);
       device_reopens_.fetch_add(1, std::memory_order_relaxed);
+      clock_reset_ = true;
       Log::PushRt(LogLevel::kInfo, "audio device is back: playing again");
       return;
     }
@@ -143,6 +154,8 @@ void AudioThread::RunStandbyPeriodRt(int64_t* next_tick) {
   if (*next_tick < now - 1000000000) *next_tick = now;  // after a long gap, do not race to catch up
   SleepUntil(*next_tick);
   const int64_t start = hal::MonotonicNs();
+  engine_.clock().PublishRt(engine_.next_period_frame(), start, clock_reset_);  // no buffer
+  clock_reset_ = false;
   engine_.RenderPeriodRt(buffer_.data());
   if (recorder_ != nullptr) recorder_->PushRt(buffer_.data(), period_frames_);
   NotePeriodTime(start);

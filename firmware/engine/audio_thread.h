@@ -86,6 +86,7 @@ class AudioThread {
   std::string start_error_;
   std::string setup_warnings_;
   int consecutive_errors_ = 0;  // audio thread only
+  bool clock_reset_ = true;     // audio thread only: the stream (re)started since the last period
   std::atomic<bool> device_ok_{true};
   std::atomic<uint64_t> xruns_{0};
   std::atomic<int64_t> last_xrun_ns_{0};

@@ -22,6 +22,12 @@ struct Command {
   uint8_t note = 0;
   dsp::ParamId param = dsp::ParamId::kCutoffHz;
   float value = 0.0f;
+  /// Engine frame at which the command takes effect, sample-accurately: frame f of the engine's
+  /// output stream is the f-th frame the audio thread rendered (period p starts at frame
+  /// p * block_frames; see EngineClock for the mapping to time). 0 = apply at once (at the start
+  /// of the next block the workers render). A frame already past is applied at once and counted
+  /// (AudioEngine::late_events).
+  uint64_t frame = 0;
 };
 
 /// A command for one worker's voice bank; `slot` is the worker-local voice slot.
@@ -31,6 +37,11 @@ struct WorkerCommand {
   dsp::ParamId param = dsp::ParamId::kCutoffHz;
   uint16_t slot = 0;
   float value = 0.0f;
+  /// Engine frame at which it applies: whoever renders the block containing that frame (the
+  /// worker, or the audio thread's standby path) splits its render there, so the frame offset
+  /// within the block is `frame - block start`. Earlier frames apply at the block's start. The
+  /// audio thread sends commands in nondecreasing frame order per share.
+  uint64_t frame = 0;
 };
 
 }  // namespace chronus::firmware

@@ -42,6 +42,7 @@ DspWorker::DspWorker(const DspWorkerConfig& config)
     block.samples = storage_.data() + static_cast<size_t>(i) * config.block_frames;
     block.frames = config.block_frames;
     block.slot = i;
+    block.start_frame = uint64_t{i} * config.block_frames;  // prefill: the first blocks played
     block.checkpoint = &checkpoints_[0];
     if (config.prefill) {
       free_.push(&block);
@@ -130,12 +131,13 @@ void DspWorker::RunLoop() {
       const int64_t start = hal::MonotonicNs();
       render_started_ns_.store(start, std::memory_order_release);
       ConsumeFault();
-      WorkerCommand command;
-      while (commands_.pop(command)) {
-        ApplyWorkerCommand(bank_, command);
-        ++commands_applied_;
-      }
-      bank_.Render(block->samples, block->frames);
+      // Commands for later blocks stay queued (the audio thread sends in frame order).
+      commands_applied_ += RenderWithEvents(
+          bank_, block->samples, block->frames, block->start_frame,
+          [this](uint64_t limit, WorkerCommand* command) {
+            if (commands_.read_available() == 0 || commands_.front().frame >= limit) return false;
+            return commands_.pop(*command);
+          });
       if (config_.layer != nullptr)
         config_.layer->RenderWorkerRt(config_.index, block->slot, block->frames);
       block->index = next_index_++;

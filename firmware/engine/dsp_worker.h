@@ -33,7 +33,10 @@ class WorkerLayer {
 struct WorkerBlock {
   float* samples = nullptr;  ///< Points into the worker's preallocated storage.
   uint32_t frames = 0;
-  uint64_t index = 0;             ///< 0, 1, 2, ... in rendering order.
+  uint64_t index = 0;  ///< 0, 1, 2, ... in rendering order.
+  /// Engine frame of the block's first sample, set by the audio thread when it hands the block
+  /// over for rendering: worker commands are applied at their frame within [start, start+frames).
+  uint64_t start_frame = 0;
   uint64_t commands_applied = 0;  ///< Worker commands applied before this block was rendered.
   const dsp::VoiceBank* checkpoint = nullptr;  ///< Voice state right after this block.
   std::bitset<dsp::kMaxVoices> active;         ///< Worker-local voice slots still sounding.
@@ -58,6 +61,32 @@ struct DspWorkerConfig {
 /// Applies one worker command to a voice bank. Shared by the worker and the audio thread's
 /// standby path, so both interpret commands identically. RT-safe.
 void ApplyWorkerCommand(dsp::VoiceBank& bank, const WorkerCommand& command);
+
+/// Renders `frames` samples of `bank` into `out` for the block starting at engine frame
+/// `start_frame`, applying the commands that `next` yields in between, each at its frame (the
+/// render is split there; a frame before the block applies at its start). `next(limit, &command)`
+/// must hand over the next command if its frame is < `limit` and return false otherwise, leaving
+/// later commands for later blocks. Returns the commands applied. Shared by the worker and the
+/// standby path. RT-safe.
+template <typename NextFn>
+uint64_t RenderWithEvents(dsp::VoiceBank& bank, float* out, uint32_t frames, uint64_t start_frame,
+                          NextFn&& next) {
+  uint64_t applied = 0;
+  uint32_t done = 0;
+  WorkerCommand command;
+  while (next(start_frame + frames, &command)) {
+    const uint32_t at =
+        command.frame > start_frame ? static_cast<uint32_t>(command.frame - start_frame) : 0;
+    if (at > done) {
+      bank.Render(out + done, at - done);
+      done = at;
+    }
+    ApplyWorkerCommand(bank, command);
+    ++applied;
+  }
+  if (done < frames) bank.Render(out + done, frames - done);
+  return applied;
+}
 
 /// Construction, Start and Stop from a non-RT thread; the *Rt methods from the audio thread only.
 class DspWorker {

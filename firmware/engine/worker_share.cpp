@@ -27,17 +27,23 @@ void WorkerShare::ParkReadyBlocksRt() {
   }
 }
 
-void WorkerShare::ApplyPendingToStandbyRt() {
-  // Commands sent up to the previous period belong to this period's block, as for a worker.
-  const uint64_t oldest = log_next_ > kLogCapacity ? log_next_ - kLogCapacity : 0;
-  if (oldest < log_next_ && log_[oldest % kLogCapacity].seq > standby_applied_seq_ + 1) {
+void WorkerShare::RenderStandbyRt(uint32_t frames) {
+  // The standby bank applies the logged commands as a worker would: each at its frame, the
+  // render split there; commands for later blocks stay pending (standby_applied_seq_ < seq).
+  if (commands_sent_ - standby_applied_seq_ > kLogCapacity) {
     replay_gaps_.fetch_add(1, std::memory_order_relaxed);  // the log wrapped: some are lost
+    standby_applied_seq_ = commands_sent_ - kLogCapacity;
   }
-  for (uint64_t i = oldest; i < log_next_; ++i) {
-    const LoggedCommand& entry = log_[i % kLogCapacity];
-    if (entry.seq > standby_applied_seq_) ApplyWorkerCommand(standby_, entry.command);
-  }
-  standby_applied_seq_ = commands_sent_;
+  RenderWithEvents(standby_, standby_out_.data(), frames, period_frame_,
+                   [this](uint64_t limit, WorkerCommand* command) {
+                     if (standby_applied_seq_ >= commands_sent_) return false;
+                     // Command with sequence number s is log entry s - 1 (see SendRt).
+                     const LoggedCommand& entry = log_[standby_applied_seq_ % kLogCapacity];
+                     if (entry.command.frame >= limit) return false;
+                     *command = entry.command;
+                     ++standby_applied_seq_;
+                     return true;
+                   });
 }
 
 void WorkerShare::TakeOverRt() {
@@ -69,14 +75,12 @@ bool WorkerShare::BeginPeriodRt() {
     }
     ParkReadyBlocksRt();  // a late block that arrived since is kept, not played
     block_ = nullptr;
-    ApplyPendingToStandbyRt();
     standby_periods_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
   block_ = worker_.load(std::memory_order_relaxed)->popBlockRt();
   if (block_ == nullptr) {
-    TakeOverRt();
-    ApplyPendingToStandbyRt();  // replays what the worker was to apply before this block
+    TakeOverRt();  // the standby render replays what the worker had not applied
     standby_periods_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
@@ -97,7 +101,9 @@ bool WorkerShare::SendRt(const WorkerCommand& command) {
 }
 
 bool WorkerShare::ReportsSilentRt(uint32_t slot, uint64_t seq) const {
-  if (mode_.load(std::memory_order_relaxed) == Mode::kStandby) return !standby_.IsActive(slot);
+  if (mode_.load(std::memory_order_relaxed) == Mode::kStandby) {
+    return !standby_.IsActive(slot) && standby_applied_seq_ >= seq;
+  }
   return block_ != nullptr && !block_->active[slot] && seq_base_ + block_->commands_applied >= seq;
 }
 
@@ -106,7 +112,9 @@ void WorkerShare::HandBackRt() {
   // The worker is idle and we hold all its blocks: its bank is ours to write until we return one.
   worker->bankForHandoverRt().CopyStateFrom(standby_);
   seq_base_ = standby_applied_seq_ - worker->commands_applied_for_handover_rt();
-  // Commands sent in this period are for the next block: the worker applies them, as usual.
+  // Commands not applied yet (sent in this period, or for later blocks) go to the worker, which
+  // applies each at its frame. The worker's queue is empty here: every command sent to it
+  // before the takeover had a frame inside a block it was given (and has rendered since).
   for (uint64_t i = log_next_ - (commands_sent_ - standby_applied_seq_); i < log_next_; ++i) {
     worker->pushCommandRt(log_[i % kLogCapacity].command);
   }
@@ -116,7 +124,10 @@ void WorkerShare::HandBackRt() {
   standby_since_ns_.store(0, std::memory_order_release);
   handback_requested_.store(false, std::memory_order_relaxed);
   handbacks_.fetch_add(1, std::memory_order_relaxed);
-  for (size_t i = 0; i < parked_count_; ++i) worker->returnBlockRt(parked_[i]);
+  for (size_t i = 0; i < parked_count_; ++i) {  // they play in the next periods, in order
+    parked_[i]->start_frame = period_frame_ + (i + 1) * config_.block_frames;
+    worker->returnBlockRt(parked_[i]);
+  }
   parked_count_ = 0;
   Log::PushRt(LogLevel::kInfo, "worker {} renders its voices again", config_.index, 0, 0, 0, 1);
 }
@@ -125,12 +136,14 @@ void WorkerShare::MixAndReleaseRt(float* mix, uint32_t frames) {
   if (mode_.load(std::memory_order_relaxed) == Mode::kWorker) {
     if (block_ != nullptr) {
       for (uint32_t i = 0; i < frames; ++i) mix[i] += block_->samples[i];
+      // Returned now, the block plays lookahead_blocks periods after this one.
+      block_->start_frame = period_frame_ + uint64_t{config_.lookahead_blocks} * frames;
       worker_.load(std::memory_order_relaxed)->returnBlockRt(block_);
       block_ = nullptr;
     }
     return;
   }
-  standby_.Render(standby_out_.data(), frames);
+  RenderStandbyRt(frames);
   for (uint32_t i = 0; i < frames; ++i) mix[i] += standby_out_[i];
   if (handback_requested_.load(std::memory_order_acquire) && parked_count_ == parked_.size()) {
     HandBackRt();

@@ -32,6 +32,9 @@ class WorkerShare {
   /// `worker` renders the share; `config` is its configuration (voices, block size, lookahead).
   WorkerShare(DspWorker* worker, const DspWorkerConfig& config);
 
+  /// Tells the share the engine frame at which the period being rendered starts (before
+  /// BeginPeriodRt): blocks handed to the worker are stamped with the frame they will play at.
+  void SetPeriodFrameRt(uint64_t frame) { period_frame_ = frame; }
   /// Start of a period: takes the worker's block, or engages the standby path when it is late.
   /// Returns true when the worker's block was there.
   bool BeginPeriodRt();
@@ -81,7 +84,7 @@ class WorkerShare {
   };
 
   void TakeOverRt();
-  void ApplyPendingToStandbyRt();
+  void RenderStandbyRt(uint32_t frames);
   void AdoptReplacementRt(DspWorker* replacement);
   void HandBackRt();
   void ParkReadyBlocksRt();
@@ -96,6 +99,7 @@ class WorkerShare {
   const dsp::VoiceBank* checkpoint_;
   uint64_t checkpoint_seq_ = 0;
   uint64_t commands_sent_ = 0;
+  uint64_t period_frame_ = 0;         // engine frame of the period being rendered
   uint64_t standby_applied_seq_ = 0;  // commands included in the standby bank
   uint64_t seq_base_ = 0;  // commands_sent_ when the current worker started counting from 0
   std::vector<LoggedCommand> log_;

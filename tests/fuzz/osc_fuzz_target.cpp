@@ -63,6 +63,7 @@ void Check(const OscRequest& request, const char* path) {
       }
       break;
     case OscRequest::Kind::kPing:
+    case OscRequest::Kind::kNotify:
       break;
     case OscRequest::Kind::kRecordStart: {
       if (!firmware::CheckTakeName(request.take_name).empty()) Violation("take name", path);

@@ -135,6 +135,8 @@ int OscClient::OnReply(const char* path, const char* types, lo_arg** argv, int a
       values[reinterpret_cast<const char*>(argv[i])] = number;
     }
     self->health_ = values;
+  } else if (p == "/param" && argc == 2 && types[0] == 's' && types[1] == 'f') {
+    self->params_.emplace_back(&argv[0]->s, argv[1]->f);
   } else if ((p == "/done" || p == "/fail") && argc >= 1 && types[0] == 's') {
     self->results_.emplace_back(
         reinterpret_cast<const char*>(argv[0]), p == "/done",
@@ -177,6 +179,29 @@ std::optional<std::pair<bool, std::string>> OscClient::WaitResult(const std::str
     if (MonotonicSeconds() >= deadline) return std::nullopt;
     lo_server_recv_noblock(server_, 10);
   }
+}
+
+std::optional<float> OscClient::WaitParam(const std::string& name, int timeout_ms) {
+  const double deadline = MonotonicSeconds() + timeout_ms / 1000.0;
+  for (;;) {
+    for (auto it = params_.begin(); it != params_.end(); ++it) {
+      if (it->first == name) {
+        const float value = it->second;
+        params_.erase(it);
+        return value;
+      }
+    }
+    if (MonotonicSeconds() >= deadline) return std::nullopt;
+    lo_server_recv_noblock(server_, 5);
+  }
+}
+
+std::vector<std::pair<std::string, float>> OscClient::TakeParams(int ms) {
+  const double deadline = MonotonicSeconds() + ms / 1000.0;
+  while (MonotonicSeconds() < deadline) lo_server_recv_noblock(server_, 5);
+  std::vector<std::pair<std::string, float>> out;
+  out.swap(params_);
+  return out;
 }
 
 }  // namespace chronus::test

@@ -49,6 +49,12 @@ class OscClient {
   /// Waits for /done or /fail for `address`; returns {ok, text}.
   std::optional<std::pair<bool, std::string>> WaitResult(const std::string& address,
                                                          int timeout_ms);
+  /// Waits for a subscription push `/param <name> <value>` for `name` (one received earlier
+  /// counts, and is consumed); returns the value.
+  std::optional<float> WaitParam(const std::string& name, int timeout_ms);
+  /// Handles what has arrived within `ms`, then returns the /param pushes received so far
+  /// (name, value) and forgets them.
+  std::vector<std::pair<std::string, float>> TakeParams(int ms);
 
  private:
   static int OnReply(const char* path, const char* types, lo_arg** argv, int argc,
@@ -58,6 +64,7 @@ class OscClient {
   std::optional<std::map<std::string, double>> status_;
   std::optional<std::map<std::string, std::string>> health_;
   std::vector<std::tuple<std::string, bool, std::string>> results_;
+  std::vector<std::pair<std::string, float>> params_;
 };
 
 }  // namespace chronus::test

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "firmware/config/board_config.h"
+#include "firmware/control/controls.h"
 #include "firmware/engine/audio_engine.h"
 #include "firmware/engine/audio_thread.h"
 #include "firmware/engine/fault.h"
@@ -222,6 +223,33 @@ int RunApp(const AppOptions& options) {
         [](WorkerShare& s) -> uint64_t { return s.mode() == WorkerShare::Mode::kStandby ? 1 : 0; });
   };
   std::atomic<size_t> preset_count{store.ListPresetsNonRt().size()};
+  // Hardware controls (GPIO, ADC, MIDI) when the board describes them; a missing device is a
+  // warning, never fatal.
+  const ControlsLoadResult controls_loaded = LoadControlsConfig(board_path);
+  for (const std::string& error : controls_loaded.errors) LogWarning("board: " + error);
+  ControlHooks control_hooks;
+  control_hooks.param_value = [&](dsp::ParamId id) { return engine.param_value(id); };
+  control_hooks.load_preset = [&](int slot, std::vector<Command>* commands) {
+    const PatchLoadResult preset = store.LoadPresetNonRt(slot);
+    if (!preset.ok()) return preset.report.empty() ? std::string("cannot be read") : preset.report;
+    for (const auto& spec : dsp::kParamSpecs) {
+      commands->push_back(Command{CommandType::kSetParam, 0, spec.id, preset.patch[spec.id]});
+    }
+    return std::string();
+  };
+  control_hooks.list_presets = [&] { return store.ListPresetsNonRt(); };
+  control_hooks.record = [&](bool start) {
+    const Recorder::Result result = start ? recorder.StartNonRt("") : recorder.StopNonRt();
+    return std::make_pair(result.ok, result.path_or_error);
+  };
+  control_hooks.recording = [&] { return recorder.recording(); };
+  Controls controls(controls_loaded.controls, control, control_hooks);
+  auto patch_values = [](const Patch& patch) {
+    ParamValues values{};
+    for (const auto& spec : dsp::kParamSpecs) values[static_cast<size_t>(spec.id)] = patch[spec.id];
+    return values;
+  };
+  controls.NotePatchLoaded(patch_values(start_patch));  // knobs pick the start patch up
   OscServer osc({board.osc_port}, control, &recorder, [&] {
     return std::vector<StatusEntry>{
         {"sample_rate", static_cast<double>(output.sample_rate())},
@@ -259,6 +287,13 @@ int RunApp(const AppOptions& options) {
         {"workers_on_standby", static_cast<double>(workers_on_standby())},
         {"worker_replacements", static_cast<double>(replacements())},
         {"handbacks", static_cast<double>(handbacks())},
+        {"controls_errors",
+         static_cast<double>(controls.device_errors() + controls_loaded.errors.size())},
+        {"controls_running", static_cast<double>(controls.running_threads())},
+        {"control_commands", static_cast<double>(controls.commands())},
+        {"midi_events", static_cast<double>(controls.midi_events())},
+        {"midi_learned", static_cast<double>(controls.midi_learn().bindings())},
+        {"midi_tempo_bpm", controls.midi_tempo_bpm(), true},
     };
   });
   osc.SetStateHooks(OscStateHooks{
@@ -276,6 +311,7 @@ int RunApp(const AppOptions& options) {
         for (const auto& spec : dsp::kParamSpecs) {
           commands->push_back(Command{CommandType::kSetParam, 0, spec.id, preset.patch[spec.id]});
         }
+        controls.NotePatchLoaded(patch_values(preset.patch));  // knobs wait for pickup
         return std::string();
       },
       [&] {
@@ -303,6 +339,13 @@ int RunApp(const AppOptions& options) {
           entries.push_back({w + "standby_s", shares[i].standby_s, true});
         }
         return entries;
+      },
+      [&](dsp::ParamId param) {
+        if (!controls.midi_running()) return std::string("MIDI in is not running (see the log)");
+        controls.midi_learn().Arm(param);
+        LogInfo("MIDI learn: move a controller to bind it to " +
+                std::string(dsp::Spec(param).name));
+        return std::string();
       }});
   const std::string osc_error = osc.Start();
   if (osc_error.empty()) {
@@ -310,6 +353,7 @@ int RunApp(const AppOptions& options) {
     osc_running.store(&osc);
   }
   if (!osc_error.empty()) LogError(osc_error + "; playing on without OSC control");
+  controls.Start();
 
   std::string summary =
       "playing on " + (board.audio.virtual_card
@@ -337,6 +381,7 @@ int RunApp(const AppOptions& options) {
   watchdog.Stop();
   osc_running.store(nullptr);
   osc.Stop();
+  controls.Stop();
   if (ping_address != nullptr) lo_address_free(ping_address);
   if (recorder.recording()) {
     auto result = recorder.StopNonRt();

@@ -225,7 +225,12 @@ BoardLoadResult LoadBoardFile(const std::string& path) {
                 "audio.sample_rate", "audio.channels", "audio.period", "audio.periods",
                 "audio.priority", "audio.cpu", "engine.workers", "engine.worker_cpus",
                 "engine.worker_priority", "engine.voices", "osc.port", "recorder.directory",
-                "recorder.flush_interval_s", "state.directory"});
+                "recorder.flush_interval_s", "state.directory",
+                // [controls] and [midi]: validated by firmware/control/controls_config.cpp
+                "controls.gpio_chip", "controls.spi_device", "controls.spi_speed_hz",
+                "controls.adc_rate_hz", "controls.encoder", "controls.button", "controls.pot",
+                "controls.led", "midi.enabled", "midi.channel", "midi.bend_range",
+                "midi.program_change", "midi.pickup", "midi.auto_connect", "midi.cc"});
   r.String("board", "name", &b.name, 64, false);
   r.String("board", "description", &b.description, 256, true);
   std::string device = "virtual";

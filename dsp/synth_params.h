@@ -24,6 +24,7 @@ enum class ParamId : uint8_t {
   kReleaseS,      ///< Amp envelope release time, seconds.
   kWaveform,      ///< Waveform (0 sine, 1 saw, 2 square); switching crossfades.
   kMasterGainDb,  ///< Master gain after the mix, dB (-60..+12), smoothed; engine-level.
+  kPitchBendSemitones,  ///< Pitch bend of every voice, semitones (-24..+24), not smoothed.
   kCount
 };
 
@@ -36,7 +37,7 @@ inline constexpr size_t kMaxVoices = 256;
 struct ParamSpec {
   ParamId id;
   std::string_view name;  ///< OSC name: `/param/<name>`.
-  std::string_view unit;  ///< "Hz", "s", "dB", "" (normalised) or "enum".
+  std::string_view unit;  ///< "Hz", "s", "dB", "semitones", "" (normalised) or "enum".
   float min;
   float max;
   float default_value;
@@ -51,6 +52,7 @@ inline constexpr ParamSpec kParamSpecs[kParamCount] = {
     {ParamId::kReleaseS, "release", "s", 0.001f, 20.0f, 0.2f},
     {ParamId::kWaveform, "waveform", "enum", 0.0f, 2.0f, 1.0f},
     {ParamId::kMasterGainDb, "gain", "dB", -60.0f, 12.0f, -6.0f},
+    {ParamId::kPitchBendSemitones, "bend", "semitones", -24.0f, 24.0f, 0.0f},
 };
 
 /// Returns the spec for `id`. Any thread.

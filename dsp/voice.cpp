@@ -29,7 +29,7 @@ void Voice::Init(float sample_rate) {
 void Voice::NoteOn(float midi_note, float velocity) {
   note_ = midi_note;
   velocity_ = std::clamp(velocity, 0.0f, 1.0f);
-  osc_.SetFreq(MidiToHz(midi_note));
+  osc_.SetFreq(MidiToHz(midi_note + bend_));
   if (!env_.IsActive()) {
     osc_.Reset(0.0f);
     svf_.Reset();
@@ -66,6 +66,10 @@ void Voice::SetParam(ParamId id, float value) {
       break;
     case ParamId::kWaveform:
       osc_.SetWaveform(static_cast<Waveform>(static_cast<int>(std::lround(value))));
+      break;
+    case ParamId::kPitchBendSemitones:
+      bend_ = value;
+      osc_.SetFreq(MidiToHz(note_ + bend_));
       break;
     case ParamId::kMasterGainDb:
     case ParamId::kCount:

@@ -61,6 +61,7 @@ class Voice {
   OnePole damping_;  // k = 1 / Q
   float velocity_ = 0.0f;
   float note_ = 0.0f;
+  float bend_ = 0.0f;  // pitch bend, semitones
   float pi_over_fs_ = 0.0f;
   float max_cutoff_hz_ = 20000.0f;
 };

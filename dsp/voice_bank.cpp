@@ -452,6 +452,12 @@ void VoiceBank::ApplyParam(size_t first, size_t last, ParamId id, float value) {
       for (size_t s = first; s < last; ++s) SetWaveform(s, w);
       break;
     }
+    case ParamId::kPitchBendSemitones:
+      for (size_t s = first; s < last; ++s) {
+        slots_[s].bend = value;
+        if (slots_[s].lane >= 0) SetLaneFrequency(s);
+      }
+      break;
     case ParamId::kMasterGainDb:
     case ParamId::kCount:
       return;
@@ -521,6 +527,18 @@ void VoiceBank::SetLaneGains(size_t slot) {
   lanes_.f[Field::kGainR][lane] = s.velocity * std::sin(angle);
 }
 
+void VoiceBank::SetLaneFrequency(size_t slot) {
+  const Slot& s = slots_[slot];
+  const auto lane = static_cast<size_t>(s.lane);
+  // Oscillator::SetFreq, at the note plus the pitch bend.
+  float hz = MidiToHz(s.note + s.bend);
+  if (!(hz > 0.0f)) hz = 0.0f;
+  hz = std::min(hz, Oscillator::kMaxFreqRatio * sample_rate_);
+  const float inc = hz / sample_rate_;
+  lanes_.f[Field::kInc][lane] = inc;
+  lanes_.f[Field::kInvInc][lane] = inc > 0.0f ? 1.0f / inc : 0.0f;
+}
+
 void VoiceBank::NoteOn(size_t slot, float midi_note, float velocity) {
   if (slot >= num_voices_) return;
   Slot& s = slots_[slot];
@@ -528,13 +546,7 @@ void VoiceBank::NoteOn(size_t slot, float midi_note, float velocity) {
   s.velocity = std::clamp(velocity, 0.0f, 1.0f);
   if (s.lane < 0) StartLane(slot);
   const auto lane = static_cast<size_t>(s.lane);
-  // Oscillator::SetFreq.
-  float hz = MidiToHz(midi_note);
-  if (!(hz > 0.0f)) hz = 0.0f;
-  hz = std::min(hz, Oscillator::kMaxFreqRatio * sample_rate_);
-  const float inc = hz / sample_rate_;
-  lanes_.f[Field::kInc][lane] = inc;
-  lanes_.f[Field::kInvInc][lane] = inc > 0.0f ? 1.0f / inc : 0.0f;
+  SetLaneFrequency(slot);
   SetLaneGains(slot);
   StartSegment(lane, Stage::kAttack, s.attack, 1.0f, pos_);
   UpdateChunk(lane / kChunkLanes);

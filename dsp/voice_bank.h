@@ -169,6 +169,7 @@ class VoiceBank {
     float velocity = 0.0f;
     float pan = 0.0f;
     float note = 0.0f;
+    float bend = 0.0f;  // pitch bend, semitones
     int16_t lane = -1;  // -1: silent
     Waveform waveform = Waveform::kSaw;
     Stage stage = Stage::kIdle;
@@ -184,6 +185,7 @@ class VoiceBank {
   void GlideStep(size_t chunk);
   void SetGlideTarget(size_t slot, size_t target_field, float value);
   void SetLaneGains(size_t slot);
+  void SetLaneFrequency(size_t slot);
   void SetSustain(size_t slot, float level);
   void SetWaveform(size_t slot, Waveform w);
   void StartSegment(size_t lane, Stage stage, const Adsr::Segment& seg, float end_level,

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "firmware/config/board_config.h"
+#include "firmware/control/controls.h"
 #include "firmware/control/dirt_server.h"
 #include "firmware/engine/audio_engine.h"
 #include "firmware/engine/audio_thread.h"
@@ -253,6 +254,33 @@ int RunApp(const AppOptions& options) {
     begin = end + 1;
   }
   DirtServer dirt(dirt_config, sample_layer);
+  // Hardware controls (GPIO, ADC, MIDI) when the board describes them; a missing device is a
+  // warning, never fatal.
+  const ControlsLoadResult controls_loaded = LoadControlsConfig(board_path);
+  for (const std::string& error : controls_loaded.errors) LogWarning("board: " + error);
+  ControlHooks control_hooks;
+  control_hooks.param_value = [&](dsp::ParamId id) { return engine.param_value(id); };
+  control_hooks.load_preset = [&](int slot, std::vector<Command>* commands) {
+    const PatchLoadResult preset = store.LoadPresetNonRt(slot);
+    if (!preset.ok()) return preset.report.empty() ? std::string("cannot be read") : preset.report;
+    for (const auto& spec : dsp::kParamSpecs) {
+      commands->push_back(Command{CommandType::kSetParam, 0, spec.id, preset.patch[spec.id]});
+    }
+    return std::string();
+  };
+  control_hooks.list_presets = [&] { return store.ListPresetsNonRt(); };
+  control_hooks.record = [&](bool start) {
+    const Recorder::Result result = start ? recorder.StartNonRt("") : recorder.StopNonRt();
+    return std::make_pair(result.ok, result.path_or_error);
+  };
+  control_hooks.recording = [&] { return recorder.recording(); };
+  Controls controls(controls_loaded.controls, control, control_hooks);
+  auto patch_values = [](const Patch& patch) {
+    ParamValues values{};
+    for (const auto& spec : dsp::kParamSpecs) values[static_cast<size_t>(spec.id)] = patch[spec.id];
+    return values;
+  };
+  controls.NotePatchLoaded(patch_values(start_patch));  // knobs pick the start patch up
   OscServerConfig osc_config;
   osc_config.port = board.osc_port;
   osc_config.bind_address = board.osc_bind;
@@ -314,6 +342,13 @@ int RunApp(const AppOptions& options) {
         {"late_events", static_cast<double>(engine.late_events())},
         {"pending_events", static_cast<double>(engine.pending_events())},
         {"scheduler_overflows", static_cast<double>(engine.scheduler_overflows())},
+        {"controls_errors",
+         static_cast<double>(controls.device_errors() + controls_loaded.errors.size())},
+        {"controls_running", static_cast<double>(controls.running_threads())},
+        {"control_commands", static_cast<double>(controls.commands())},
+        {"midi_events", static_cast<double>(controls.midi_events())},
+        {"midi_learned", static_cast<double>(controls.midi_learn().bindings())},
+        {"midi_tempo_bpm", controls.midi_tempo_bpm(), true},
     };
   });
   osc.SetStateHooks(OscStateHooks{
@@ -331,6 +366,7 @@ int RunApp(const AppOptions& options) {
         for (const auto& spec : dsp::kParamSpecs) {
           commands->push_back(Command{CommandType::kSetParam, 0, spec.id, preset.patch[spec.id]});
         }
+        controls.NotePatchLoaded(patch_values(preset.patch));  // knobs wait for pickup
         return std::string();
       },
       [&] {
@@ -358,6 +394,13 @@ int RunApp(const AppOptions& options) {
           entries.push_back({w + "standby_s", shares[i].standby_s, true});
         }
         return entries;
+      },
+      [&](dsp::ParamId param) {
+        if (!controls.midi_running()) return std::string("MIDI in is not running (see the log)");
+        controls.midi_learn().Arm(param);
+        LogInfo("MIDI learn: move a controller to bind it to " +
+                std::string(dsp::Spec(param).name));
+        return std::string();
       }});
   osc.SetClock(&engine.clock());
   osc.SetParamSource([&](dsp::ParamId id) { return engine.param_value(id); },
@@ -370,6 +413,7 @@ int RunApp(const AppOptions& options) {
   if (!osc_error.empty()) LogError(osc_error + "; playing on without OSC control");
   const std::string dirt_error = dirt.Start();
   if (!dirt_error.empty()) LogError(dirt_error + "; playing on without SuperDirt input");
+  controls.Start();
 
   std::string summary =
       "playing on " + (board.audio.virtual_card
@@ -399,6 +443,7 @@ int RunApp(const AppOptions& options) {
   osc_running.store(nullptr);
   osc.Stop();
   dirt.Stop();
+  controls.Stop();
   if (ping_address != nullptr) lo_address_free(ping_address);
   if (recorder.recording()) {
     auto result = recorder.StopNonRt();

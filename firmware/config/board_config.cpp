@@ -255,27 +255,17 @@ BoardLoadResult LoadBoardFile(const std::string& path) {
   }
   TableReader r(root, path, &result);
   r.AlsoKnown({"dirt.port", "dirt.samples", "dirt.sample_memory_mb", "dirt.voices", "dirt.synths"});
-  r.CheckKnown({"board.name",
-                "board.description",
-                "audio.device",
-                "audio.format",
-                "audio.sample_rate",
-                "audio.channels",
-                "audio.period",
-                "audio.periods",
-                "audio.priority",
-                "audio.cpu",
-                "engine.workers",
-                "engine.worker_cpus",
-                "engine.worker_priority",
-                "engine.voices",
-                "osc.port",
-                "recorder.directory",
-                "recorder.flush_interval_s",
-                "state.directory",
-                "osc.bind",
-                "osc.tcp_port",
-                "osc.allow"});
+  r.CheckKnown({"board.name", "board.description", "audio.device", "audio.format",
+                "audio.sample_rate", "audio.channels", "audio.period", "audio.periods",
+                "audio.priority", "audio.cpu", "engine.workers", "engine.worker_cpus",
+                "engine.worker_priority", "engine.voices", "osc.port", "recorder.directory",
+                "recorder.flush_interval_s", "state.directory", "osc.bind", "osc.tcp_port",
+                "osc.allow",
+                // [controls] and [midi]: validated by firmware/control/controls_config.cpp
+                "controls.gpio_chip", "controls.spi_device", "controls.spi_speed_hz",
+                "controls.adc_rate_hz", "controls.encoder", "controls.button", "controls.pot",
+                "controls.led", "midi.enabled", "midi.channel", "midi.bend_range",
+                "midi.program_change", "midi.pickup", "midi.auto_connect", "midi.cc"});
   r.String("board", "name", &b.name, 64, false);
   r.String("board", "description", &b.description, 256, true);
   std::string device = "virtual";

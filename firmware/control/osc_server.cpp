@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "firmware/control/midi_learn_osc.h"
 #include "firmware/control/osc_translate.h"
 #include "firmware/log/log.h"
 
@@ -468,6 +469,19 @@ int OscServer::Handle(const char* path, const char* types, lo_arg** argv, int ar
       }
       return 0;
     }
+  }
+  if (address == kMidiLearnAddress) {  // hardware controls: firmware/control/midi_learn_osc.h
+    std::string error;
+    const std::optional<dsp::ParamId> param = ParseMidiLearn(types, argv, argc, &error);
+    if (param) error = hooks_.midi_learn ? hooks_.midi_learn(*param) : "MIDI in is not running";
+    if (error.empty()) {
+      messages_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      Refuse(address, error);
+    }
+    ReplyResult(message, address, error.empty(),
+                error.empty() ? std::string(dsp::Spec(*param).name) : error);
+    return 0;
   }
   const OscRequest request = TranslateOsc(address, types, argv, argc);
   switch (request.kind) {

@@ -43,6 +43,8 @@ struct OscStateHooks {
   std::function<std::string(int slot, std::vector<Command>* commands)> load_preset;
   /// Entries of /health.reply.
   std::function<std::vector<StatusEntry>()> health;
+  /// /midi/learn <param>: arms MIDI learn for `param`; returns "" or why not (midi_learn_osc.h).
+  std::function<std::string(dsp::ParamId param)> midi_learn = nullptr;
 };
 
 struct OscServerConfig {
@@ -81,6 +83,8 @@ struct OscServerConfig {
 ///   /record/start [s name]   replies /done /record/start <path> or /fail /record/start <reason>;
 ///                            a name is at most 64 bytes, without '/', '\' or control characters
 ///   /record/stop             replies /done /record/stop <path> or /fail ...
+///   /midi/learn s param  the next MIDI CC moved is bound to `param`; replies /done /midi/learn
+///                    <param> or /fail /midi/learn <reason> (see midi_learn_osc.h)
 ///   /status [i port] replies /status.reply with alternating string keys and values, to the
 ///                    sender, or to the sender's host at `port` when given
 /// Bundles are accepted and their messages applied at once (time tags are not honoured: liblo's

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "firmware/config/board_config.h"
+#include "firmware/config/board_detect.h"
 #include "firmware/engine/audio_engine.h"
 #include "firmware/engine/audio_thread.h"
 #include "firmware/engine/fault.h"
@@ -47,8 +48,11 @@ int RunApp(const AppOptions& options) {
 
   std::string board_name = options.board;
   if (board_name.empty()) {
-    board_name = DetectBoardName(options.model_path, options.cards_path);
-    LogInfo("no --board given; detected board '" + board_name + "'");
+    const BoardChoice choice =
+        SelectBoard(options.settings_path, options.model_path, options.cards_path);
+    if (!choice.warning.empty()) LogWarning(choice.warning);
+    board_name = choice.board;
+    LogInfo("no --board given; board '" + board_name + "': " + choice.reason);
   }
   const std::string board_path = FindBoardFile(board_name, DefaultBoardSearchDirs());
   if (board_path.empty()) return Fail(2, "board '" + board_name + "' not found");
@@ -361,6 +365,15 @@ int RunApp(const AppOptions& options) {
           std::to_string(engine.late_blocks()) + " late blocks, " +
           std::to_string(recorder.dropped_blocks()) + " dropped recorder blocks");
   Log::Stop();
+  return 0;
+}
+
+int PrintBoardChoice(const AppOptions& options) {
+  const BoardChoice choice =
+      SelectBoard(options.settings_path, options.model_path, options.cards_path);
+  if (!choice.warning.empty()) std::fprintf(stderr, "warning: %s\n", choice.warning.c_str());
+  std::fprintf(stderr, "%s\n", choice.reason.c_str());
+  std::printf("%s\n", choice.board.c_str());
   return 0;
 }
 

@@ -14,7 +14,7 @@ set(CHRONUS_EMULATION_UNSUPPORTED
   # Spawn the arm64 chronus executable (an emulated process cannot exec a foreign binary: there
   # is no binfmt_misc) and play it in real time on the virtual card.
   firmware_integration_test failover_test service_test osc_hostile_test recording_crash_test
-  persistence_test)
+  persistence_test boot_to_sound_test)
 
 if(CHRONUS_EMULATED_TESTS)
   add_compile_definitions(CHRONUS_EMULATED_TESTS=1)

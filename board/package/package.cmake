@@ -6,6 +6,7 @@
 #   /usr/share/chronus/board/*.toml                                        board files
 #   /usr/share/chronus/systemd/{rpi,watchdog}.conf                         optional drop-ins
 #   /lib/systemd/system/chronus.service, /usr/lib/sysusers.d/chronus.conf, /lib/udev/rules.d/...
+#   /lib/systemd/system/chronus-cpu-performance.service (optional tuning, not enabled)
 #   /etc/chronus/chronus.toml (conffile: the board override)
 #   /usr/share/doc/chronus/                                                README files
 # Maintainer scripts: board/package/{postinst,prerm,postrm}.
@@ -35,10 +36,11 @@ install(FILES ${PROJECT_SOURCE_DIR}/board/README.md DESTINATION share/doc/chronu
         RENAME README.boards.md COMPONENT firmware)
 install(FILES ${PROJECT_SOURCE_DIR}/board/systemd/README.md DESTINATION share/doc/chronus
         RENAME README.service.md COMPONENT firmware)
-if(EXISTS ${PROJECT_SOURCE_DIR}/board/tuning/README.md)
-  install(FILES ${PROJECT_SOURCE_DIR}/board/tuning/README.md DESTINATION share/doc/chronus
-          RENAME README.tuning.md COMPONENT firmware)
-endif()
+install(FILES ${PROJECT_SOURCE_DIR}/board/tuning/README.md DESTINATION share/doc/chronus
+        RENAME README.tuning.md COMPONENT firmware)
+# Optional boot-time tuning, installed but not enabled (board/tuning/README.md).
+install(FILES ${PROJECT_SOURCE_DIR}/board/tuning/chronus-cpu-performance.service
+        DESTINATION /lib/systemd/system COMPONENT firmware)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME chronus)

@@ -10,13 +10,19 @@
 #   /etc/chronus/chronus.toml (conffile: the board override)
 #   /usr/share/doc/chronus/                                                README files
 # Maintainer scripts: board/package/{postinst,prerm,postrm}.
-include(GNUInstallDirs)
+# ALSA's plugin directory, whatever CMAKE_INSTALL_PREFIX (hal/vcard/CMakeLists.txt: the firmware
+# looks there relative to its own directory).
+if(CMAKE_LIBRARY_ARCHITECTURE)
+  set(CHRONUS_ALSA_PLUGIN_DIR lib/${CMAKE_LIBRARY_ARCHITECTURE}/alsa-lib)
+else()
+  set(CHRONUS_ALSA_PLUGIN_DIR lib/alsa-lib)
+endif()
 
 install(TARGETS chronus RUNTIME DESTINATION bin COMPONENT firmware)
 if(TARGET chronusctl)
   install(TARGETS chronusctl RUNTIME DESTINATION bin COMPONENT firmware)
 endif()
-install(TARGETS chronus_vcard_plugin LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/alsa-lib
+install(TARGETS chronus_vcard_plugin LIBRARY DESTINATION ${CHRONUS_ALSA_PLUGIN_DIR}
         COMPONENT firmware)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/board/ DESTINATION share/chronus/board COMPONENT firmware
         FILES_MATCHING PATTERN "*.toml" PATTERN "systemd" EXCLUDE PATTERN "package" EXCLUDE

@@ -1,7 +1,10 @@
 #include "firmware/app.h"
 
 #include <signal.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -9,12 +12,14 @@
 #include <thread>
 
 #include "firmware/config/board_config.h"
+#include "firmware/config/board_detect.h"
 #include "firmware/control/controls.h"
 #include "firmware/control/dirt_server.h"
 #include "firmware/engine/audio_engine.h"
 #include "firmware/engine/audio_thread.h"
 #include "firmware/engine/fault.h"
 #include "firmware/engine/worker_supervisor.h"
+#include "firmware/health/boot_tuning.h"
 #include "firmware/health/watchdog.h"
 #include "firmware/log/log.h"
 #include "firmware/recorder/recorder.h"
@@ -36,6 +41,14 @@ Patch CurrentPatch(const AudioEngine& engine) {
   return patch;
 }
 
+std::string SecondsText(int64_t ns) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6f", static_cast<double>(ns) * 1e-9);
+  return text;
+}
+
+std::string MsText(int64_t ns) { return std::to_string((ns + 500000) / 1000000); }
+
 int Fail(int code, const std::string& message) {
   LogError(message);
   Log::Stop();
@@ -46,11 +59,20 @@ int Fail(int code, const std::string& message) {
 
 int RunApp(const AppOptions& options) {
   Log::Start();
+  // Boot to sound (tests/firmware/boot_to_sound_test.cpp parses these lines): start, READY=1,
+  // first non-silent block, CLOCK_MONOTONIC seconds.
+  const int64_t start_ns = hal::MonotonicNs();
+  std::atomic<int64_t> ready_ns{0};
+  LogInfo("boot to sound: start at " + SecondsText(start_ns) + " s, pid " +
+          std::to_string(getpid()));
 
   std::string board_name = options.board;
   if (board_name.empty()) {
-    board_name = DetectBoardName(options.model_path, options.cards_path);
-    LogInfo("no --board given; detected board '" + board_name + "'");
+    const BoardChoice choice =
+        SelectBoard(options.settings_path, options.model_path, options.cards_path);
+    if (!choice.warning.empty()) LogWarning(choice.warning);
+    board_name = choice.board;
+    LogInfo("no --board given; board '" + board_name + "': " + choice.reason);
   }
   const std::string board_path = FindBoardFile(board_name, DefaultBoardSearchDirs());
   if (board_path.empty()) return Fail(2, "board '" + board_name + "' not found");
@@ -73,6 +95,12 @@ int RunApp(const AppOptions& options) {
     std::error_code ec;
     auto parent = std::filesystem::path(board.audio.capture_path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  }
+
+  {  // Is the system tuned for the real-time cores (board/tuning/README.md)?
+    std::vector<int> rt_cpus = board.worker_cpus;
+    if (board.audio_cpu >= 0) rt_cpus.push_back(board.audio_cpu);
+    LogInfo(DescribeBootTuning(ReadBootTuning(), rt_cpus));
   }
 
   std::vector<FaultSpec> faults;
@@ -192,7 +220,21 @@ int RunApp(const AppOptions& options) {
         std::chrono::duration_cast<std::chrono::milliseconds>(systemd.WatchdogInterval() / 2);
   }
   uint64_t saved_changes = 0;  // watchdog thread only
+  // Watchdog thread only: the first non-silent block has been logged.
+  bool first_sound_logged = false;
   watchdog_config.periodic = [&](int64_t) {
+    if (!first_sound_logged && audio.first_sound().time_ns() != 0) {
+      first_sound_logged = true;
+      const int64_t at = audio.first_sound().time_ns();
+      char peak[16];
+      std::snprintf(
+          peak, sizeof peak, "%.1f",
+          20.0 * std::log10(static_cast<double>(audio.first_sound().peak()) / 2147483648.0));
+      const int64_t ready = ready_ns.load();
+      LogInfo("boot to sound: first non-silent block at " + SecondsText(at) + " s (peak " + peak +
+              " dBFS), " + MsText(at - start_ns) + " ms after start" +
+              (ready != 0 ? ", " + MsText(at - ready) + " ms after READY=1" : ""));
+    }
     const uint64_t changes = engine.param_changes();
     if (changes == saved_changes) return;
     saved_changes = changes;
@@ -428,6 +470,9 @@ int RunApp(const AppOptions& options) {
              "; recordings in " + board.recordings_dir;
   LogInfo(summary);
   systemd.Ready(summary);
+  ready_ns.store(hal::MonotonicNs());
+  LogInfo("boot to sound: READY=1 at " + SecondsText(ready_ns.load()) + " s, " +
+          MsText(ready_ns.load() - start_ns) + " ms after start");
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -468,6 +513,15 @@ int RunApp(const AppOptions& options) {
           std::to_string(engine.late_blocks()) + " late blocks, " +
           std::to_string(recorder.dropped_blocks()) + " dropped recorder blocks");
   Log::Stop();
+  return 0;
+}
+
+int PrintBoardChoice(const AppOptions& options) {
+  const BoardChoice choice =
+      SelectBoard(options.settings_path, options.model_path, options.cards_path);
+  if (!choice.warning.empty()) std::fprintf(stderr, "warning: %s\n", choice.warning.c_str());
+  std::fprintf(stderr, "%s\n", choice.reason.c_str());
+  std::printf("%s\n", choice.board.c_str());
   return 0;
 }
 

@@ -24,13 +24,19 @@ struct AppOptions {
   std::string cards_path = "/proc/asound/cards";
 
   // SuperDirt (issue #6): negative / empty = keep the board's value.
-  int dirt_port = -1;   ///< SuperDirt UDP port.
-  std::string samples;  ///< Sample bank directory.
+  int dirt_port = -1;                                       ///< SuperDirt UDP port.
+  std::string samples;                                      ///< Sample bank directory.
+  std::string settings_path = "/etc/chronus/chronus.toml";  ///< `board` override (board_detect.h)
 };
 
 /// Runs the firmware until SIGINT or SIGTERM. Returns the process exit code: 0 after a clean
 /// shutdown, 2 for a configuration error, 3 when the audio device cannot be opened or started.
 /// Main thread; SIGINT and SIGTERM must be blocked in every thread (main does that first).
 int RunApp(const AppOptions& options);
+
+/// `chronus --detect-board`: prints the board RunApp would start with when --board is not given
+/// (options' settings, model and cards paths) on stdout, the reason (and any problem with
+/// chronus.toml) on stderr. Returns 0. Used by the package's postinst. Main thread.
+int PrintBoardChoice(const AppOptions& options);
 
 }  // namespace chronus::firmware

@@ -39,7 +39,12 @@ int main(int argc, char** argv) {
   cli.add_option("--fault", options.faults,
                  "Test only: inject a fault into a DSP worker, e.g. stall:0:50@2 (stall worker 0 "
                  "for 50 ms, 2 s after start), spin:1@3 (spin forever), throw:0@2. Repeatable.");
+  bool detect_board = false;
+  cli.add_flag("--detect-board", detect_board,
+               "Print the board this machine would start with (from /etc/chronus/chronus.toml, "
+               "else detected) and exit; the reason goes to stderr");
   CLI11_PARSE(cli, argc, argv);
+  if (detect_board) return chronus::firmware::PrintBoardChoice(options);
 
   // Every thread inherits this mask; the main thread takes the signals with sigwait.
   sigset_t signals;

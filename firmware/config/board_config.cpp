@@ -12,6 +12,8 @@
 #include <set>
 #include <sstream>
 
+#include "firmware/config/board_detect.h"
+
 namespace chronus::firmware {
 
 namespace {
@@ -343,14 +345,7 @@ std::vector<std::string> DefaultBoardSearchDirs() {
 }
 
 std::string DetectBoardName(const std::string& model_path, const std::string& cards_path) {
-  const std::string model = ReadFile(model_path);
-  if (model.find("Raspberry Pi") == std::string::npos) return "dev-virtual";
-  const std::string cards = ReadFile(cards_path);
-  if (cards.find("sndrpihifiberry") != std::string::npos ||
-      cards.find("HiFiBerry") != std::string::npos) {
-    return "rpi4-hifiberry-dacplus";
-  }
-  return "rpi-headphones";
+  return DetectBoard(ReadFile(model_path), ReadFile(cards_path)).board;  // board_detect.h
 }
 
 }  // namespace chronus::firmware

@@ -123,6 +123,7 @@ void AudioThread::RunDevicePeriodRt(int64_t* next_tick) {
                             clock_reset_);
   clock_reset_ = false;
   engine_.RenderPeriodRt(buffer_.data());
+  first_sound_.ObserveRt(buffer_.data(), buffer_.size());
   const int result = output_.WritePeriodRt(buffer_.data());
   if (recorder_ != nullptr) recorder_->PushRt(buffer_.data(), period_frames_);
   NotePeriodTime(start);

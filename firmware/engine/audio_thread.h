@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "firmware/engine/audio_engine.h"
+#include "firmware/engine/first_sound.h"
 #include "firmware/recorder/recorder.h"
 #include "hal/audio/alsa_output.h"
 
@@ -58,6 +59,8 @@ class AudioThread {
   /// Resets worst_period_ns (e.g. after warm-up). Any thread.
   void ResetWorst() { worst_period_ns_.store(0, std::memory_order_relaxed); }
   const std::string& setup_warnings() const { return setup_warnings_; }
+  /// When the device first played a non-silent block (boot to sound). Any thread.
+  const FirstSound& first_sound() const { return first_sound_; }
 
  private:
   enum DeviceState : int { kPlaying, kLost, kReopened, kStopping };
@@ -96,6 +99,7 @@ class AudioThread {
   std::atomic<uint64_t> device_reopens_{0};
   std::atomic<int64_t> started_ns_{0};
   std::atomic<double> injected_stall_ms_{0};
+  FirstSound first_sound_;
 };
 
 }  // namespace chronus::firmware

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
 namespace chronus::hal::vcard {
 
@@ -22,6 +23,16 @@ std::string Quoted(const std::string& text) {
 std::string DefaultPluginPath() {
   const char* env = std::getenv("CHRONUS_VCARD_PLUGIN");
   if (env != nullptr && env[0] != '\0') return env;
+#ifdef CHRONUS_VCARD_PLUGIN_INSTALLED
+  // Installed (the .deb): /usr/bin/chronus loads /usr/lib/<multiarch>/alsa-lib/<plugin>.
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const std::filesystem::path installed =
+        exe.parent_path().parent_path() / CHRONUS_VCARD_PLUGIN_INSTALLED;
+    if (std::filesystem::is_regular_file(installed, ec)) return installed.string();
+  }
+#endif
   return CHRONUS_VCARD_PLUGIN_PATH;
 }
 

@@ -59,8 +59,9 @@ int OpenPcm(snd_pcm_t** pcm, const Options& options, int mode = 0);
 ///   ALSA_CONFIG_PATH=/usr/share/alsa/alsa.conf:<path> aplay -D chronus_vcard file.wav
 std::string WriteAlsaConfigFile(const Options& options, const std::string& path);
 
-/// The plugin .so to load: $CHRONUS_VCARD_PLUGIN if set and non-empty, else the path the build
-/// tree puts it at (libasound_module_pcm_chronus_vcard.so).
+/// The plugin .so to load: $CHRONUS_VCARD_PLUGIN if set and non-empty, else where the package
+/// installs it relative to the running executable (<exe>/../lib/<multiarch>/alsa-lib/) if it is
+/// there, else the path the build tree puts it at (libasound_module_pcm_chronus_vcard.so).
 std::string DefaultPluginPath();
 
 }  // namespace chronus::hal::vcard

@@ -143,14 +143,21 @@ int RunApp(const AppOptions& options) {
   hal::AlsaOutput output;
   const std::string open_error = output.Open(board.audio);
   if (!open_error.empty()) return Fail(3, open_error);
+  // The stream's shape as negotiated now. Other threads use these, never `output`'s accessors:
+  // the device thread reopens `output` after a loss (same configuration, same shape).
+  const hal::SampleFormat stream_format = output.format();
+  const uint32_t stream_rate = output.sample_rate();
+  const uint32_t stream_channels = output.channels();
+  const uint32_t stream_period = output.period_frames();
+  const uint32_t stream_periods = output.periods();
 
   RecorderConfig recorder_config;
   recorder_config.directory = board.recordings_dir;
-  recorder_config.sample_rate = output.sample_rate();
-  recorder_config.channels = output.channels();
-  recorder_config.max_block_frames = output.period_frames();
+  recorder_config.sample_rate = stream_rate;
+  recorder_config.channels = stream_channels;
+  recorder_config.max_block_frames = stream_period;
   // About 4 s of audio between the audio thread and the SD card writer.
-  recorder_config.ring_blocks = 4 * output.sample_rate() / output.period_frames() + 1;
+  recorder_config.ring_blocks = 4 * stream_rate / stream_period + 1;
   recorder_config.flush_interval = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::duration<double>(board.recorder_flush_interval_s));
   recorder_config.log = [](RecorderLogLevel level, const std::string& text) {
@@ -164,11 +171,11 @@ int RunApp(const AppOptions& options) {
 
   // SuperDirt sample layer: its first bank is loaded here, before the audio thread runs.
   SampleLayerConfig layer_config;
-  layer_config.sample_rate = static_cast<float>(output.sample_rate());
-  layer_config.block_frames = output.period_frames();
+  layer_config.sample_rate = static_cast<float>(stream_rate);
+  layer_config.block_frames = stream_period;
   layer_config.workers = board.workers;
   layer_config.voices = board.dirt_voices;
-  layer_config.latency_frames = (output.periods() - 1) * output.period_frames();
+  layer_config.latency_frames = (stream_periods - 1) * stream_period;
   SampleLayer sample_layer(layer_config);
   const SampleBankConfig bank_config{board.samples_dir, layer_config.sample_rate,
                                      size_t{board.sample_memory_mb} << 20};
@@ -180,9 +187,9 @@ int RunApp(const AppOptions& options) {
 
   ControlQueue control;
   EngineConfig engine_config;
-  engine_config.sample_rate = static_cast<float>(output.sample_rate());
-  engine_config.block_frames = output.period_frames();
-  engine_config.channels = output.channels();
+  engine_config.sample_rate = static_cast<float>(stream_rate);
+  engine_config.block_frames = stream_period;
+  engine_config.channels = stream_channels;
   engine_config.workers = board.workers;
   engine_config.worker_cpus = board.worker_cpus;
   engine_config.worker_priority = board.worker_priority;
@@ -330,9 +337,9 @@ int RunApp(const AppOptions& options) {
   osc_config.allow = board.osc_allow;
   OscServer osc(osc_config, control, &recorder, [&] {
     return std::vector<StatusEntry>{
-        {"sample_rate", static_cast<double>(output.sample_rate())},
-        {"period", static_cast<double>(output.period_frames())},
-        {"periods", static_cast<double>(output.periods())},
+        {"sample_rate", static_cast<double>(stream_rate)},
+        {"period", static_cast<double>(stream_period)},
+        {"periods", static_cast<double>(stream_periods)},
         {"xruns", static_cast<double>(audio.xruns())},
         {"late_blocks", static_cast<double>(engine.late_blocks())},
         {"voices", static_cast<double>(engine.active_voices())},
@@ -461,13 +468,12 @@ int RunApp(const AppOptions& options) {
       "playing on " + (board.audio.virtual_card
                            ? "the virtual card (capture " + board.audio.capture_path + ")"
                            : "'" + board.audio.device + "'");
-  summary += ", " + std::string(hal::SampleFormatName(output.format())) + " " +
-             std::to_string(output.sample_rate()) + " Hz, period " +
-             std::to_string(output.period_frames()) + " x " + std::to_string(output.periods()) +
-             ", " + std::to_string(engine.workers().size()) + " workers, " +
-             std::to_string(board.voices) + " voices; board " + board.name + "; OSC on UDP " +
-             std::to_string(osc.port()) + "; SuperDirt on UDP " + std::to_string(dirt.port()) +
-             "; recordings in " + board.recordings_dir;
+  summary += ", " + std::string(hal::SampleFormatName(stream_format)) + " " +
+             std::to_string(stream_rate) + " Hz, period " + std::to_string(stream_period) + " x " +
+             std::to_string(stream_periods) + ", " + std::to_string(engine.workers().size()) +
+             " workers, " + std::to_string(board.voices) + " voices; board " + board.name +
+             "; OSC on UDP " + std::to_string(osc.port()) + "; SuperDirt on UDP " +
+             std::to_string(dirt.port()) + "; recordings in " + board.recordings_dir;
   LogInfo(summary);
   systemd.Ready(summary);
   ready_ns.store(hal::MonotonicNs());

@@ -16,13 +16,8 @@
 #include <thread>
 
 #include "tests/support/firmware_process.h"
+#include "tests/support/sanitizer.h"
 #include "tools/soak/osc_flood.h"
-
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define CHRONUS_SANITIZED 1
-#else
-#define CHRONUS_SANITIZED 0
-#endif
 
 namespace chronus::test {
 namespace {
@@ -143,7 +138,7 @@ TEST_F(HostileInput, FloodAtReducedScaleKeepsStatusAnsweredAndCountsEveryDrop) {
   soak::FloodConfig flood;
   flood.port = port_;
   flood.senders = 3;
-  flood.messages_per_second = CHRONUS_SANITIZED ? 5000.0 : 20000.0;
+  flood.messages_per_second = kSanitized ? 5000.0 : 20000.0;
   flood.seconds = 2.0;
   flood.status_interval_ms = 50;
 

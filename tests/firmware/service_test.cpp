@@ -13,6 +13,7 @@
 
 #include "tests/support/audio_analysis.h"
 #include "tests/support/firmware_process.h"
+#include "tests/support/sanitizer.h"
 #include "tests/systemd/notify_socket.h"
 
 namespace chronus::test {
@@ -145,8 +146,10 @@ TEST_F(Service, StopsKeepAlivesWhileEveryWorkerIsWedgedYetTheSoundGoesOn) {
       "failovers %.0f, replacements %.0f, xruns %.0f\n",
       gap, (*status)["failovers"], (*status)["worker_replacements"], (*status)["xruns"]);
   EXPECT_GT(gap, 1.5);
-  EXPECT_EQ((*status)["worker_replacements"], 0);  // all stuck: not hidden by new threads
-  EXPECT_EQ((*status)["workers_on_standby"], 0);   // both came back
+  // All stuck: not hidden by new threads. Under a sanitizer the two faults may take hold more
+  // than the stuck limit (250 ms) apart, so one worker is replaced before the other stalls.
+  EXPECT_LE((*status)["worker_replacements"], kSanitized ? 1 : 0);
+  EXPECT_EQ((*status)["workers_on_standby"], 0);  // both came back
   EXPECT_GE((*status)["failovers"], 2);
   EXPECT_EQ(process_.Stop(SIGTERM, 10.0), 0);
   // Meanwhile the audio thread played both shares on standby: one continuous tone.

@@ -225,7 +225,7 @@ BoardLoadResult LoadBoardFile(const std::string& path) {
                 "audio.sample_rate", "audio.channels", "audio.period", "audio.periods",
                 "audio.priority", "audio.cpu", "engine.workers", "engine.worker_cpus",
                 "engine.worker_priority", "engine.voices", "osc.port", "recorder.directory",
-                "recorder.flush_interval_s", "state.directory"});
+                "recorder.flush_interval_s", "state.directory", "sound.patch"});
   r.String("board", "name", &b.name, 64, false);
   r.String("board", "description", &b.description, 256, true);
   std::string device = "virtual";
@@ -251,6 +251,7 @@ BoardLoadResult LoadBoardFile(const std::string& path) {
   r.Int("osc", "port", &b.osc_port, 1, 65535);
   r.String("recorder", "directory", &b.recordings_dir, 1024, false, /*essential=*/true);
   r.String("state", "directory", &b.state_dir, 1024, false, /*essential=*/true);
+  r.String("sound", "patch", &b.sound_patch, 1024, false);
   r.Double("recorder", "flush_interval_s", &b.recorder_flush_interval_s, 0.05, 60.0);
   if (b.worker_priority >= b.audio_priority && b.audio_priority > 0) {
     const int safe = b.audio_priority > 10 ? b.audio_priority - 10 : 0;

@@ -31,6 +31,9 @@ struct BoardConfig {
   /// most this much of a take is lost in a power cut.
   double recorder_flush_interval_s = 1.0;
   std::string state_dir = "sdcard/state";  ///< [state] directory: patch, presets, crash guard
+  /// [sound] patch: the sound patch (layers, FluidSynth, generative mode), a name looked up as
+  /// board/sounds/<name>.toml, or a path (see firmware/sound/sound_patch.h).
+  std::string sound_patch = "default";
 };
 
 /// One problem found in a board file.

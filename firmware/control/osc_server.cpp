@@ -254,6 +254,17 @@ void OscServer::Record(lo_message to, std::string_view path, bool start, std::st
 int OscServer::Handle(const char* path, const char* types, lo_arg** argv, int argc,
                       lo_message message) {
   const std::string_view address = path != nullptr ? path : "";
+  if (extra_ && control_ != nullptr) {
+    const OscExtraResult extra = extra_(address, types, argv, argc, message, *control_);
+    if (extra.handled) {
+      if (extra.refusal.empty()) {
+        messages_.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        Refuse(address, extra.refusal);
+      }
+      return 0;
+    }
+  }
   const OscRequest request = TranslateOsc(address, types, argv, argc);
   switch (request.kind) {
     case OscRequest::Kind::kRefuse:

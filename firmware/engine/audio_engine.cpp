@@ -28,6 +28,8 @@ AudioEngine::AudioEngine(const EngineConfig& config, ControlQueue& control)
     param_values_[static_cast<size_t>(spec.id)].store(spec.default_value);
   }
   mix_.assign(config.block_frames, 0.0f);
+  left_.assign(config.block_frames, 0.0f);
+  right_.assign(config.block_frames, 0.0f);
   allocator_.Init(config.voices);
   master_gain_.Init(config.sample_rate, 20.0f,
                     dsp::DbToGain(dsp::Spec(dsp::ParamId::kMasterGainDb).default_value));
@@ -137,7 +139,16 @@ void AudioEngine::RenderPeriodRt(int32_t* out) {
 
   // 2. Apply control commands at this block boundary; workers see them in their next block.
   Command command;
-  for (int i = 0; i < kMaxCommandsPerPeriod && control_.popRt(&command); ++i) ApplyRt(command);
+  for (int i = 0; i < kMaxCommandsPerPeriod && control_.popRt(&command); ++i) {
+    Command synth = command;
+    if (layer_host_ == nullptr || layer_host_->RouteRt(command, &synth)) ApplyRt(synth);
+  }
+  if (layer_host_ != nullptr) {
+    const uint64_t frame = periods_.load(std::memory_order_relaxed) * frames;
+    const uint32_t count = layer_host_->BeginPeriodRt(frame, frames, host_commands_.data(),
+                                                      static_cast<uint32_t>(host_commands_.size()));
+    for (uint32_t i = 0; i < count; ++i) ApplyRt(host_commands_[i]);
+  }
   active_voices_.store(static_cast<uint32_t>(allocator_.ActiveCount()), std::memory_order_relaxed);
 
   // 3. Mix and hand the blocks back so the workers render the next period now.
@@ -146,11 +157,34 @@ void AudioEngine::RenderPeriodRt(int32_t* out) {
 
   // 4. Master gain (smoothed per sample), soft clip, 24-bit quantisation into int32 frames.
   const uint32_t channels = config_.channels;
+  if (layer_host_ != nullptr) {
+    RenderLayersRt(out);
+    return;
+  }
   for (uint32_t i = 0; i < frames; ++i) {
     const float gain = master_gain_.Process();
     const float y = dsp::SoftClip(mix_[i] * gain);
     const int32_t sample = static_cast<int32_t>(std::lrint(y * 8388607.0f)) * 256;
     for (uint32_t c = 0; c < channels; ++c) out[i * channels + c] = sample;
+  }
+  periods_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void AudioEngine::RenderLayersRt(int32_t* out) {
+  const uint32_t frames = config_.block_frames;
+  const uint32_t channels = config_.channels;
+  layer_host_->MixRt(mix_.data(), left_.data(), right_.data(), frames);
+  for (uint32_t i = 0; i < frames; ++i) {
+    const float gain = master_gain_.Process();
+    const float l = dsp::SoftClip(left_[i] * gain);
+    const float r = dsp::SoftClip(right_[i] * gain);
+    const int32_t left = static_cast<int32_t>(std::lrint(l * 8388607.0f)) * 256;
+    const int32_t right = static_cast<int32_t>(std::lrint(r * 8388607.0f)) * 256;
+    if (channels == 1) {
+      out[i] = static_cast<int32_t>(std::lrint((l + r) * 0.5f * 8388607.0f)) * 256;
+      continue;
+    }
+    for (uint32_t c = 0; c < channels; ++c) out[i * channels + c] = c % 2 == 0 ? left : right;
   }
   periods_.fetch_add(1, std::memory_order_relaxed);
 }

@@ -16,6 +16,7 @@
 #include "dsp/voice_allocator.h"
 #include "firmware/engine/control_queue.h"
 #include "firmware/engine/dsp_worker.h"
+#include "firmware/engine/layer_host.h"
 #include "firmware/engine/worker_share.h"
 
 namespace chronus::firmware {
@@ -72,11 +73,16 @@ class AudioEngine {
   uint64_t voices_stolen() const { return voices_stolen_.load(std::memory_order_relaxed); }
   /// Worker commands that did not fit a worker's queue (should stay 0).
   uint64_t dropped_commands() const { return dropped_commands_.load(std::memory_order_relaxed); }
+  /// Installs the sound layers (FluidSynth, routing, generative events; see layer_host.h), or
+  /// nullptr for the synth voices alone. Main thread, before the audio thread starts; `host` must
+  /// outlive the audio thread's use of the engine.
+  void SetLayerHostNonRt(LayerHost* host) { layer_host_ = host; }
 
  private:
   void ApplyRt(const Command& command);
   void SendRt(uint32_t voice, WorkerCommand command);
   void BroadcastRt(const WorkerCommand& command);
+  void RenderLayersRt(int32_t* out);  // step 4 with a LayerHost: stereo
 
   EngineConfig config_;
   ControlQueue& control_;
@@ -94,6 +100,9 @@ class AudioEngine {
   std::atomic<uint32_t> active_voices_{0};
   std::atomic<uint64_t> voices_stolen_{0};
   std::atomic<uint64_t> dropped_commands_{0};
+  LayerHost* layer_host_ = nullptr;
+  std::vector<float> left_, right_;  // the host's stereo mix
+  std::array<Command, kMaxCommandsPerPeriod> host_commands_{};
 };
 
 }  // namespace chronus::firmware

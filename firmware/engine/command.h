@@ -22,6 +22,7 @@ struct Command {
   uint8_t note = 0;
   dsp::ParamId param = dsp::ParamId::kCutoffHz;
   float value = 0.0f;
+  uint8_t channel = 0;  ///< kNoteOn / kNoteOff: MIDI channel 0..15 (OSC /note/* = 0, channel 1)
 };
 
 /// A command for one worker's voice bank; `slot` is the worker-local voice slot.

@@ -1,5 +1,8 @@
 #include "firmware/sound/soundfont_loader.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <chrono>
 
 #include "firmware/log/log.h"
@@ -58,6 +61,9 @@ void SoundFontLoader::FreeRetired() {
 
 void SoundFontLoader::Run() {
   hal::SetUpCurrentThread({"chronus-sfload", 0, -1});
+  // The lowest class: a load (seconds of CPU and memory traffic) only uses idle time.
+  sched_param idle{};
+  pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
   std::unique_lock lock(mutex_);
   for (;;) {
     cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return quit_ || !queue_.empty(); });

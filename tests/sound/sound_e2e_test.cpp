@@ -38,8 +38,9 @@ class SoundE2E : public ::testing::Test {
         << "name = \"e2e\"\n[fluidsynth]\nsoundfont = \"TimGM6mb.sf2\"\n"
         << "soundfont_dirs = [\"/usr/share/sounds/sf2\", \"" << (dir_ / "fonts").string()
         << "\"]\npolyphony = 64\nreverb = true\nchorus = false\n"
-        << "[[layer]]\nname = \"synth\"\ntarget = \"synth\"\nchannels = [1]\n"
-        << "[[layer]]\nname = \"piano\"\ntarget = \"fluidsynth\"\nchannels = [2]\nprogram = 0\n";
+        << "[[layer]]\nname = \"synth\"\ntarget = \"synth\"\nchannels = [1, 14]\n"
+        << "[[layer]]\nname = \"piano\"\ntarget = \"fluidsynth\"\nchannels = [2, 15, 16]\n"
+        << "program = 0\n";
     std::ifstream board_in(fs::path(CHRONUS_SOURCE_DIR) / "board" / "dev-virtual.toml");
     std::ofstream board_out(dir_ / "board.toml");
     board_out << board_in.rdbuf() << "\n[sound]\npatch = \"" << (dir_ / "sound.toml").string()
@@ -119,7 +120,13 @@ class SoundE2E : public ::testing::Test {
 };
 
 TEST_F(SoundE2E, SoundFontLoadWhilePlayingHasNoLateBlockAndNoXrun) {
-  PlayUntil([] { return false; }, 1.0);
+  PlayUntil([] { return false; }, 2.0);
+  const double late_before = Status("late_blocks"), fluid_late_before = Status("fluid_late_blocks");
+  const double xruns_before = Status("xruns");
+  std::printf(
+      "[ measure  ] before the load: xruns %.0f, late blocks %.0f, FluidSynth late blocks "
+      "%.0f\n",
+      xruns_before, late_before, fluid_late_before);
   Load("FluidR3_GM.sf2");  // 148 MB
   std::optional<std::pair<bool, std::string>> result;
   PlayUntil(
@@ -131,7 +138,7 @@ TEST_F(SoundE2E, SoundFontLoadWhilePlayingHasNoLateBlockAndNoXrun) {
   ASSERT_TRUE(result.has_value()) << "no /done or /fail for /sf/load; log: " << Log();
   EXPECT_TRUE(result->first) << result->second;
   EXPECT_NE(result->second.find("FluidR3_GM.sf2"), std::string::npos);
-  PlayUntil([] { return false; }, 1.5);
+  PlayUntil([] { return false; }, 4.0);
   auto status = client_->Status(1000);
   ASSERT_TRUE(status.has_value());
   std::printf(
@@ -141,9 +148,10 @@ TEST_F(SoundE2E, SoundFontLoadWhilePlayingHasNoLateBlockAndNoXrun) {
       (*status)["fluid_swaps"], (*status)["fluid_worst_render_us"]);
   EXPECT_EQ((*status)["sf_loads"], 2);
   EXPECT_EQ((*status)["fluid_swaps"], 2);
-  EXPECT_EQ((*status)["xruns"], 0);
-  EXPECT_EQ((*status)["late_blocks"], 0);
-  EXPECT_EQ((*status)["fluid_late_blocks"], 0);
+  // During the load and swap (and the 4 s after it): no xrun, no late block of either kind.
+  EXPECT_EQ((*status)["xruns"], xruns_before);
+  EXPECT_EQ((*status)["late_blocks"], late_before);
+  EXPECT_EQ((*status)["fluid_late_blocks"], fluid_late_before);
   EXPECT_EQ((*status)["fluid_dropped_events"], 0);
 
   ASSERT_EQ(process_.Stop(SIGTERM, 20.0), 0);

@@ -16,6 +16,7 @@
 #include "firmware/sound/sound_layers.h"
 #include "firmware/sound/soundfont_loader.h"
 #include "tests/sound/fluid_test_util.h"
+#include "tests/support/alloc_counter.h"
 
 namespace chronus::firmware {
 namespace {
@@ -85,13 +86,12 @@ class LayerDriver {
     }
     Command synth[64];
     layers_.BeginPeriodRt(periods_ * kBlock, kBlock, synth, 64);
-    std::vector<float> zero(kBlock, 0.0f), left(kBlock), right(kBlock);
     const uint64_t late = layers_.fluid_late_blocks();
-    layers_.MixRt(zero.data(), left.data(), right.data(), kBlock);
+    layers_.MixRt(zero_.data(), left_.data(), right_.data(), kBlock);
     if (layers_.fluid_late_blocks() == late) ++consumed_;
     for (uint32_t i = 0; i < kBlock; ++i) {
-      out->push_back(left[i]);
-      out->push_back(right[i]);
+      out->push_back(left_[i]);
+      out->push_back(right_[i]);
     }
     ++periods_;
   }
@@ -104,6 +104,9 @@ class LayerDriver {
   SoundLayers layers_;
   uint64_t periods_ = 0;
   uint64_t consumed_ = 0;
+  std::vector<float> zero_ = std::vector<float>(kBlock, 0.0f);
+  std::vector<float> left_ = std::vector<float>(kBlock);
+  std::vector<float> right_ = std::vector<float>(kBlock);
 };
 
 TEST(FluidLayer, WorkerPathEqualsFluidSynthDrivenDirectly) {
@@ -326,6 +329,29 @@ TEST(FluidLayer, LoaderSwapsInANewFontWithProgress) {
   EXPECT_GT(peak, 0.001f);
   EXPECT_EQ(driver.layers().timed_late(), 0u);
   loader.Stop();
+}
+
+TEST(FluidLayer, TheAudioThreadsSideAllocatesNothing) {
+  const std::string font = test::TestSoundFont();
+  if (font.empty()) GTEST_SKIP() << "no General MIDI SoundFont installed";
+  SoundPatch patch = OneFluidLayer();
+  LayerDriver driver(patch, MakeInstance(patch, font));
+  std::vector<float> out;
+  out.reserve(2 * kBlock * 500);
+  for (uint64_t i = 0; i < 50; ++i) {
+    driver.layers().pushTimedNonRt({i * 1000, 0, 0, static_cast<uint8_t>(40 + i), 0.8f});
+    driver.layers().pushTimedNonRt({i * 1000 + 3000, 0, 0, static_cast<uint8_t>(40 + i), 0.0f});
+  }
+  test::AllocCountScope scope;  // this thread in the role of the audio thread
+  Command synth{CommandType::kAllNotesOff};
+  for (int p = 0; p < 450; ++p) {  // 57600 frames: past the last timed note (52000)
+    driver.layers().RouteRt(Command{CommandType::kNoteOn, 60, {}, 0.5f, 0}, &synth);
+    driver.layers().RouteRt(Command{CommandType::kNoteOff, 60, {}, 0.0f, 0}, &synth);
+    driver.Period(&out);
+  }
+  EXPECT_EQ(scope.allocations(), 0u);
+  EXPECT_EQ(scope.deallocations(), 0u);
+  EXPECT_EQ(driver.layers().timed_played(), 100u);
 }
 
 TEST(SoundLayers, RoutesByChannelAndKeyRangeWithTransposeGainAndPan) {

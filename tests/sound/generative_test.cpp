@@ -12,6 +12,7 @@
 #include "firmware/generative/composer.h"
 #include "firmware/generative/gen_player.h"
 #include "firmware/sound/sound_layers.h"
+#include "tests/support/alloc_counter.h"
 
 namespace chronus::firmware {
 namespace {
@@ -169,9 +170,14 @@ TEST(GenPlayer, EightHoursOfflineWithoutLateNotesOrMemoryGrowth) {
   uint64_t synth_notes = 0;
   size_t rss_after_warm_up = 0, rss_max = 0;
   player.StartMusicNonRt();
+  uint64_t allocations = 0;
   for (uint64_t p = 0; p < total; ++p) {
     const uint64_t frame = p * kPeriod;
-    if (p % 4 == 0) player.StepNonRt(frame);  // the player's thread wakes every ~20 ms
+    if (p % 4 == 0) {  // the player's thread wakes every ~20 ms
+      test::AllocCountScope scope;
+      player.StepNonRt(frame);
+      allocations += scope.allocations();
+    }
     if (p % 37500 == 0) {  // every 200 s of music: a new tempo and intensity from the next bar
       player.SetBpmNonRt(50.0 + static_cast<double>((p / 37500) % 7) * 10.0);
       player.SetIntensityNonRt(static_cast<double>((p / 37500) % 11) / 10.0);
@@ -181,6 +187,7 @@ TEST(GenPlayer, EightHoursOfflineWithoutLateNotesOrMemoryGrowth) {
     if (p > warm_up && p % 100000 == 0) rss_max = std::max(rss_max, RssBytes());
   }
   EXPECT_GT(player.bars(), 7000u);
+  EXPECT_EQ(allocations, 0u) << "the composer and the player allocate nothing while playing";
   EXPECT_EQ(layers.timed_late(), 0u);
   EXPECT_EQ(player.notes_dropped(), 0u);
   EXPECT_EQ(layers.timed_played(), synth_notes);

@@ -8,6 +8,8 @@
 // Both sides are timed as whole jobs: SoundFont load + render + WAV writing.
 //
 // Usage: fluid_bench [--sf2 path] [--seconds 60] [--block 256] [--runs 3] [--dir /dev/shm]
+//                    [--generative-only 1]   (soak: --seconds 28800 renders 8 hours of the
+//                                             generative mode offline and reports the RSS drift)
 #include <fluidsynth.h>
 #include <pthread.h>
 #include <sched.h>
@@ -106,6 +108,13 @@ void WriteMidi(const std::string& path, const std::vector<Event>& events) {
                            static_cast<uint8_t>(size)};
   out.write(reinterpret_cast<const char*>(chunk), sizeof(chunk));
   out.write(reinterpret_cast<const char*>(track.data()), static_cast<std::streamsize>(size));
+}
+
+size_t RssBytes() {
+  std::ifstream in("/proc/self/statm");
+  size_t pages = 0, resident = 0;
+  in >> pages >> resident;
+  return resident * static_cast<size_t>(sysconf(_SC_PAGESIZE));
 }
 
 double Now() {
@@ -278,7 +287,11 @@ void RunGenerative(const std::string& sf2, double seconds, uint32_t block) {
   const auto periods = static_cast<uint64_t>(seconds * kRate / block);
   const std::vector<cf::DspWorker*> workers = engine.workers();
   const double t0 = Now();
+  const uint64_t warm_up = static_cast<uint64_t>(std::min(600.0, seconds / 4) * kRate / block);
+  size_t rss_warm = 0, rss_max = 0;
   for (uint64_t p = 0; p < periods; ++p) {
+    if (p == warm_up) rss_warm = RssBytes();
+    if (p > warm_up && p % 20000 == 0) rss_max = std::max(rss_max, RssBytes());
     player.StepNonRt(p * block);
     for (cf::DspWorker* w : workers) {
       while (w->blocks_rendered() < p + 1) {
@@ -297,6 +310,9 @@ void RunGenerative(const std::string& sf2, double seconds, uint32_t block) {
       static_cast<unsigned long long>(player.bars()),
       static_cast<unsigned long long>(player.notes_queued()),
       static_cast<unsigned long long>(layers.timed_late()));
+  std::printf("GENERATIVE rss after warm-up %.1f MB, max after %.1f MB, drift %.3f MB\n",
+              static_cast<double>(rss_warm) / 1e6, static_cast<double>(rss_max) / 1e6,
+              (static_cast<double>(rss_max) - static_cast<double>(rss_warm)) / 1e6);
   worker.Stop();
   engine.Stop();
 }
@@ -308,6 +324,7 @@ int main(int argc, char** argv) {
   int seconds = 60;
   uint32_t block = 256;
   int runs = 3;
+  bool gen_only = false;
   std::string dir = fs::exists("/dev/shm") ? "/dev/shm" : fs::temp_directory_path().string();
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i];
@@ -316,6 +333,11 @@ int main(int argc, char** argv) {
     if (key == "--block") block = static_cast<uint32_t>(std::atoi(argv[i + 1]));
     if (key == "--runs") runs = std::atoi(argv[i + 1]);
     if (key == "--dir") dir = argv[i + 1];
+    if (key == "--generative-only") gen_only = std::string(argv[i + 1]) == "1";
+  }
+  if (gen_only) {  // the soak: hours of generative music rendered offline, RSS trend
+    RunGenerative(sf2, seconds, block);
+    return 0;
   }
   const std::string base = dir + "/chronus-fluid-bench-" + std::to_string(getpid());
   const std::vector<Event> events = Content(seconds);

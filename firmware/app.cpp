@@ -23,6 +23,7 @@
 #include "firmware/health/watchdog.h"
 #include "firmware/log/log.h"
 #include "firmware/recorder/recorder.h"
+#include "firmware/sound/sound_system.h"
 #include "firmware/state/crash_guard.h"
 #include "firmware/state/state_store.h"
 #include "hal/audio/alsa_output.h"
@@ -196,6 +197,8 @@ int RunApp(const AppOptions& options) {
   engine_config.voices = board.voices;
   engine_config.sample_layer = &sample_layer;
   AudioEngine engine(engine_config, control);
+  SoundSystem sound({board.sound_patch, engine_config.sample_rate, engine_config.block_frames,
+                     board.worker_priority, board.voices});
   ControlQueue::Producer* state_lane = control.AddProducerNonRt();
   for (const auto& spec : dsp::kParamSpecs) {
     state_lane->pushNonRt(Command{CommandType::kSetParam, 0, spec.id, start_patch[spec.id]});
@@ -208,11 +211,14 @@ int RunApp(const AppOptions& options) {
     }
   }
 
+  sound.AttachAndStart(engine);  // layers, FluidSynth worker, SoundFont loader, generative mode
+
   AudioThread audio({board.audio_priority, board.audio_cpu}, output, board.audio, engine,
                     &recorder);
   const std::string start_error = audio.Start();
   if (!start_error.empty()) {
     engine.Stop();
+    sound.Stop();
     return Fail(3, start_error);
   }
   if (!audio.setup_warnings().empty()) LogWarning("audio thread: " + audio.setup_warnings());
@@ -336,7 +342,8 @@ int RunApp(const AppOptions& options) {
   osc_config.tcp_port = board.osc_tcp_port;
   osc_config.allow = board.osc_allow;
   OscServer osc(osc_config, control, &recorder, [&] {
-    return std::vector<StatusEntry>{
+    std::vector<StatusEntry> entries = sound.Status();
+    std::vector<StatusEntry> core{
         {"sample_rate", static_cast<double>(stream_rate)},
         {"period", static_cast<double>(stream_period)},
         {"periods", static_cast<double>(stream_periods)},
@@ -399,7 +406,10 @@ int RunApp(const AppOptions& options) {
         {"midi_learned", static_cast<double>(controls.midi_learn().bindings())},
         {"midi_tempo_bpm", controls.midi_tempo_bpm(), true},
     };
+    core.insert(core.end(), entries.begin(), entries.end());
+    return core;
   });
+  osc.SetExtraHandler(sound.Handler());
   osc.SetStateHooks(OscStateHooks{
       [&](int slot) {
         std::string error = store.SavePresetNonRt(slot, CurrentPatch(engine));
@@ -508,6 +518,7 @@ int RunApp(const AppOptions& options) {
   const Patch final_patch = CurrentPatch(engine);
   audio.Stop();
   engine.Stop();
+  sound.Stop();
   store.NoteChangedNonRt(final_patch);
   if (const std::string error = store.FlushNonRt(); !error.empty()) LogError("state: " + error);
   if (const std::string error = guard.SaveKnownGood(final_patch); !error.empty()) {

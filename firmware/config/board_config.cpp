@@ -262,7 +262,7 @@ BoardLoadResult LoadBoardFile(const std::string& path) {
                 "audio.priority", "audio.cpu", "engine.workers", "engine.worker_cpus",
                 "engine.worker_priority", "engine.voices", "osc.port", "recorder.directory",
                 "recorder.flush_interval_s", "state.directory", "osc.bind", "osc.tcp_port",
-                "osc.allow",
+                "osc.allow", "sound.patch",
                 // [controls] and [midi]: validated by firmware/control/controls_config.cpp
                 "controls.gpio_chip", "controls.spi_device", "controls.spi_speed_hz",
                 "controls.adc_rate_hz", "controls.encoder", "controls.button", "controls.pot",
@@ -301,6 +301,7 @@ BoardLoadResult LoadBoardFile(const std::string& path) {
   r.NetworkList("osc", "allow", &b.osc_allow, 64);
   r.String("recorder", "directory", &b.recordings_dir, 1024, false, /*essential=*/true);
   r.String("state", "directory", &b.state_dir, 1024, false, /*essential=*/true);
+  r.String("sound", "patch", &b.sound_patch, 1024, false);
   r.Double("recorder", "flush_interval_s", &b.recorder_flush_interval_s, 0.05, 60.0);
   r.Int("dirt", "port", &b.dirt_port, 1, 65535);
   r.String("dirt", "samples", &b.samples_dir, 1024, false);

@@ -41,6 +41,9 @@ struct BoardConfig {
   uint32_t sample_memory_mb = 64;              ///< [dirt] sample_memory_mb: sample data budget
   uint32_t dirt_voices = 128;                  ///< [dirt] voices: sample voices over the workers
   std::string dirt_synths = "superpiano";  ///< [dirt] synths: comma-separated `s` names -> synth
+  /// [sound] patch: the sound patch (layers, FluidSynth, generative mode), a name looked up as
+  /// board/sounds/<name>.toml, or a path (see firmware/sound/sound_patch.h).
+  std::string sound_patch = "default";
 };
 
 /// One problem found in a board file.

@@ -470,6 +470,17 @@ int OscServer::Handle(const char* path, const char* types, lo_arg** argv, int ar
       return 0;
     }
   }
+  if (extra_ && control_ != nullptr) {  // sound layers, generative mode (SetExtraHandler)
+    const OscExtraResult extra = extra_(address, types, argv, argc, message, *control_);
+    if (extra.handled) {
+      if (extra.refusal.empty()) {
+        messages_.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        Refuse(address, extra.refusal);
+      }
+      return 0;
+    }
+  }
   if (address == kMidiLearnAddress) {  // hardware controls: firmware/control/midi_learn_osc.h
     std::string error;
     const std::optional<dsp::ParamId> param = ParseMidiLearn(types, argv, argc, &error);

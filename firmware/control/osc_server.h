@@ -47,6 +47,17 @@ struct OscStateHooks {
   std::function<std::string(dsp::ParamId param)> midi_learn = nullptr;
 };
 
+/// What an extra address handler (see OscServer::SetExtraHandler) did with a message.
+struct OscExtraResult {
+  bool handled = false;  ///< false: not one of its addresses (the built-in address space runs).
+  std::string refusal;   ///< handled but refused (counted in bad_messages): the reason.
+};
+/// An extra address handler, called on the OSC thread before the built-in address space. It may
+/// queue commands on `lane` (the server's own control lane).
+using OscExtraHandler =
+    std::function<OscExtraResult(std::string_view path, const char* types, lo_arg** argv, int argc,
+                                 lo_message message, ControlQueue::Producer& lane)>;
+
 struct OscServerConfig {
   int port = 9000;                     ///< UDP port.
   int receive_buffer_bytes = 4 << 20;  ///< SO_RCVBUF, so bursts are not lost in the kernel.
@@ -123,6 +134,9 @@ class OscServer {
     param_value_ = std::move(value);
     param_changes_ = std::move(changes);
   }
+  /// Installs the handler of extra addresses (sound layers, generative mode). Main thread, before
+  /// Start.
+  void SetExtraHandler(OscExtraHandler handler) { extra_ = std::move(handler); }
 
   /// Binds the port and starts the server thread. Main thread. Returns "" or an error message.
   std::string Start();
@@ -207,6 +221,7 @@ class OscServer {
   OscStateHooks hooks_;
   std::function<float(dsp::ParamId)> param_value_;
   std::function<uint64_t()> param_changes_;
+  OscExtraHandler extra_;
 };
 
 }  // namespace chronus::firmware

@@ -35,6 +35,8 @@ AudioEngine::AudioEngine(const EngineConfig& config, ControlQueue& control)
     layer_out_.assign(2 * static_cast<size_t>(config.block_frames), 0.0f);
     layer_blocks_.assign(n, nullptr);
   }
+  left_.assign(config.block_frames, 0.0f);
+  right_.assign(config.block_frames, 0.0f);
   allocator_.Init(config.voices);
   master_gain_.Init(config.sample_rate, 20.0f,
                     dsp::DbToGain(dsp::Spec(dsp::ParamId::kMasterGainDb).default_value));
@@ -176,20 +178,30 @@ void AudioEngine::RenderPeriodRt(int32_t* out) {
   const uint64_t block_end = block_start + frames;
   Command command;
   for (int i = 0; i < kMaxCommandsPerPeriod && control_.popRt(&command); ++i) {
-    if (command.frame == 0 || command.frame < block_start) {
-      DispatchRt(command, block_start);
-    } else if (scheduler_.PushRt(command)) {
+    // With sound layers (FluidSynth, generative), the host takes its share of the command now
+    // and says what the synth voices get; their part is scheduled like any other command.
+    Command synth = command;
+    if (layer_host_ != nullptr && !layer_host_->RouteRt(command, &synth)) continue;
+    if (synth.frame == 0 || synth.frame < block_start) {
+      DispatchRt(synth, block_start);
+    } else if (scheduler_.PushRt(synth)) {
       scheduled_events_.fetch_add(1, std::memory_order_relaxed);
     } else {
       scheduler_overflows_.fetch_add(1, std::memory_order_relaxed);
-      command.frame = 0;
-      DispatchRt(command, block_start);
+      synth.frame = 0;
+      DispatchRt(synth, block_start);
     }
   }
   for (int i = 0; i < kMaxCommandsPerPeriod && scheduler_.HasDueRt(block_end); ++i) {
     DispatchRt(scheduler_.PopRt(), block_start);
   }
   pending_events_.store(static_cast<uint32_t>(scheduler_.size()), std::memory_order_relaxed);
+  if (layer_host_ != nullptr) {
+    const uint64_t frame = periods_.load(std::memory_order_relaxed) * frames;
+    const uint32_t count = layer_host_->BeginPeriodRt(frame, frames, host_commands_.data(),
+                                                      static_cast<uint32_t>(host_commands_.size()));
+    for (uint32_t i = 0; i < count; ++i) DispatchRt(host_commands_[i], block_start);
+  }
   active_voices_.store(static_cast<uint32_t>(allocator_.ActiveCount()), std::memory_order_relaxed);
   if (config_.sample_layer != nullptr) MixSampleLayerRt(period_start_ns);
 
@@ -199,6 +211,10 @@ void AudioEngine::RenderPeriodRt(int32_t* out) {
 
   // 4. Master gain (smoothed per sample), soft clip, 24-bit quantisation into int32 frames.
   const uint32_t channels = config_.channels;
+  if (layer_host_ != nullptr) {
+    RenderLayersRt(out);
+    return;
+  }
   for (uint32_t i = 0; i < frames; ++i) {
     const float gain = master_gain_.Process();
     const float y = dsp::SoftClip(mix_[i] * gain);
@@ -210,6 +226,31 @@ void AudioEngine::RenderPeriodRt(int32_t* out) {
         out[i * channels + c] = static_cast<int32_t>(std::lrint(z * 8388607.0f)) * 256;
       }
     }
+  }
+  periods_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void AudioEngine::RenderLayersRt(int32_t* out) {
+  const uint32_t frames = config_.block_frames;
+  const uint32_t channels = config_.channels;
+  layer_host_->MixRt(mix_.data(), left_.data(), right_.data(), frames);
+  if (!layer_out_.empty()) {  // the sample layer's stereo on top
+    for (uint32_t i = 0; i < frames; ++i) {
+      left_[i] += layer_out_[2 * i];
+      right_[i] += layer_out_[2 * i + 1];
+    }
+  }
+  for (uint32_t i = 0; i < frames; ++i) {
+    const float gain = master_gain_.Process();
+    const float l = dsp::SoftClip(left_[i] * gain);
+    const float r = dsp::SoftClip(right_[i] * gain);
+    const int32_t left = static_cast<int32_t>(std::lrint(l * 8388607.0f)) * 256;
+    const int32_t right = static_cast<int32_t>(std::lrint(r * 8388607.0f)) * 256;
+    if (channels == 1) {
+      out[i] = static_cast<int32_t>(std::lrint((l + r) * 0.5f * 8388607.0f)) * 256;
+      continue;
+    }
+    for (uint32_t c = 0; c < channels; ++c) out[i * channels + c] = c % 2 == 0 ? left : right;
   }
   periods_.fetch_add(1, std::memory_order_relaxed);
 }

@@ -18,6 +18,7 @@
 #include "firmware/engine/dsp_worker.h"
 #include "firmware/engine/engine_clock.h"
 #include "firmware/engine/event_scheduler.h"
+#include "firmware/engine/layer_host.h"
 #include "firmware/engine/worker_share.h"
 
 namespace chronus::firmware {
@@ -78,6 +79,10 @@ class AudioEngine {
   uint64_t voices_stolen() const { return voices_stolen_.load(std::memory_order_relaxed); }
   /// Worker commands that did not fit a worker's queue (should stay 0).
   uint64_t dropped_commands() const { return dropped_commands_.load(std::memory_order_relaxed); }
+  /// Installs the sound layers (FluidSynth, routing, generative events; see layer_host.h), or
+  /// nullptr for the synth voices alone. Main thread, before the audio thread starts; `host` must
+  /// outlive the audio thread's use of the engine.
+  void SetLayerHostNonRt(LayerHost* host) { layer_host_ = host; }
 
   // Scheduled commands (Command::frame != 0). A command is dispatched to the workers in the
   // period in which its frame falls into the next block they render (lookahead_blocks ahead of
@@ -112,6 +117,7 @@ class AudioEngine {
   void BroadcastRt(const WorkerCommand& command);
   void MixSampleLayerRt(int64_t period_start_ns);
   void DispatchRt(const Command& command, uint64_t block_start);
+  void RenderLayersRt(int32_t* out);  // step 4 with a LayerHost: stereo
 
   EngineConfig config_;
   ControlQueue& control_;
@@ -138,6 +144,9 @@ class AudioEngine {
   std::atomic<uint64_t> scheduled_events_{0};
   std::atomic<uint64_t> scheduler_overflows_{0};
   std::atomic<uint32_t> pending_events_{0};
+  LayerHost* layer_host_ = nullptr;
+  std::vector<float> left_, right_;  // the host's stereo mix
+  std::array<Command, kMaxCommandsPerPeriod> host_commands_{};
 };
 
 }  // namespace chronus::firmware

@@ -28,6 +28,7 @@ struct Command {
   /// of the next block the workers render). A frame already past is applied at once and counted
   /// (AudioEngine::late_events).
   uint64_t frame = 0;
+  uint8_t channel = 0;  ///< kNoteOn / kNoteOff: MIDI channel 0..15 (OSC /note/* = 0, channel 1)
 };
 
 /// A command for one worker's voice bank; `slot` is the worker-local voice slot.

@@ -22,13 +22,13 @@ struct Command {
   uint8_t note = 0;
   dsp::ParamId param = dsp::ParamId::kCutoffHz;
   float value = 0.0f;
+  uint8_t channel = 0;  ///< kNoteOn / kNoteOff: MIDI channel 0..15 (OSC /note/* = 0, channel 1)
   /// Engine frame at which the command takes effect, sample-accurately: frame f of the engine's
   /// output stream is the f-th frame the audio thread rendered (period p starts at frame
   /// p * block_frames; see EngineClock for the mapping to time). 0 = apply at once (at the start
   /// of the next block the workers render). A frame already past is applied at once and counted
   /// (AudioEngine::late_events).
   uint64_t frame = 0;
-  uint8_t channel = 0;  ///< kNoteOn / kNoteOff: MIDI channel 0..15 (OSC /note/* = 0, channel 1)
 };
 
 /// A command for one worker's voice bank; `slot` is the worker-local voice slot.

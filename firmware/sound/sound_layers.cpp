@@ -85,9 +85,14 @@ bool SoundLayers::RouteNoteRt(uint8_t channel, uint8_t note, float velocity, uin
 bool SoundLayers::RouteRt(const Command& command, Command* synth) {
   switch (command.type) {
     case CommandType::kNoteOn:
-      return RouteNoteRt(command.channel, command.note, command.value, 0, synth);
-    case CommandType::kNoteOff:
-      return RouteNoteRt(command.channel, command.note, 0.0f, 0, synth);
+    case CommandType::kNoteOff: {
+      // The synth voices' part keeps the command's time (a timetagged bundle's frame); FluidSynth
+      // plays its part at the start of the next block.
+      const float velocity = command.type == CommandType::kNoteOn ? command.value : 0.0f;
+      if (!RouteNoteRt(command.channel, command.note, velocity, 0, synth)) return false;
+      synth->frame = command.frame;
+      return true;
+    }
     case CommandType::kAllNotesOff:
       SendFluidRt(FluidEvent{FluidEvent::Type::kAllNotesOff});
       *synth = command;

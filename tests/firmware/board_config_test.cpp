@@ -156,7 +156,7 @@ TEST_F(BoardFile, AbsurdValuesAreRefused) {
             std::string::npos);
   EXPECT_NE(error("[audio.extra]\nperiod = 64\n").find("audio.extra: unknown key"),
             std::string::npos);
-  EXPECT_NE(error("[sound]\n").find("sound: unknown table or key"), std::string::npos);
+  EXPECT_NE(error("[lights]\n").find("lights: unknown table or key"), std::string::npos);
   EXPECT_NE(error("period = 64\n").find("period: unknown table or key"), std::string::npos);
   EXPECT_NE(error("[audio]\nperiod = 64\nperiod = 128\n").find("x.toml:3:"), std::string::npos);
 }

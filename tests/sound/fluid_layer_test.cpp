@@ -198,8 +198,10 @@ TEST(FluidLayer, StalledWorkerFadesOutIsCountedAndComesBack) {
   const size_t before = out.size();
   const float last_left = out[before - 2];
   ASSERT_GT(std::fabs(out[before - 2000]), 0.0f);
-  driver.worker().InjectStallNonRt(300.0);
-  driver.Period(&out);  // the block rendered before the stall; the worker then sleeps 300 ms
+  // 2 s: far longer than the 10 periods below take, even when the host deschedules this thread
+  // for a few hundred ms (the worker must not come back in the middle of them).
+  driver.worker().InjectStallNonRt(2000.0);
+  driver.Period(&out);  // the block rendered before the stall; the worker then sleeps 2 s
   // The stall: 10 periods (27 ms of audio) played at once, without waiting for the worker.
   for (int p = 0; p < 10; ++p) driver.Period(&out, /*wait=*/false);
   EXPECT_EQ(driver.layers().fluid_late_blocks(), 10u);

@@ -103,6 +103,8 @@ class FluidWorker {
   bool popEventForTest(FluidEvent* event) { return events_.pop(*event); }
   /// Stalls the worker for `ms` before its next block (tests only). Non-RT.
   void InjectStallNonRt(double ms) { stall_ms_.store(ms, std::memory_order_release); }
+  /// True while an injected stall has not yet been taken by the worker (tests only). Any thread.
+  bool stall_pending() const { return stall_ms_.load(std::memory_order_acquire) != 0.0; }
 
   uint64_t blocks_rendered() const { return blocks_rendered_.load(std::memory_order_relaxed); }
   uint64_t worst_render_ns() const { return worst_render_ns_.load(std::memory_order_relaxed); }

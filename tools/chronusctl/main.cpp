@@ -326,7 +326,15 @@ int main(int argc, char** argv) {
     const double start = Now();
     double renewed = start;
     int printed = 0;
-    while (!g_interrupted && (seconds <= 0 || Now() - start < seconds)) {
+    // The dump may overtake the acknowledgment (another thread of the box sends it): a /param
+    // that came first is a change like the others.
+    if (first->path == "/param" && first->text.size() >= 2) {
+      std::printf("%s %s\n", first->text[0].c_str(), first->text[1].c_str());
+      std::fflush(stdout);
+      ++printed;
+    }
+    while (!g_interrupted && (seconds <= 0 || Now() - start < seconds) &&
+           (count <= 0 || printed < count)) {
       if (Now() - renewed > 20.0) {  // the box drops subscribers silent for 60 s
         subscribe(1);
         renewed = Now();
@@ -335,7 +343,7 @@ int main(int argc, char** argv) {
       if (!change || change->text.size() < 2) continue;
       std::printf("%s %s\n", change->text[0].c_str(), change->text[1].c_str());
       std::fflush(stdout);
-      if (count > 0 && ++printed >= count) break;
+      ++printed;
     }
     subscribe(0);
     return 0;

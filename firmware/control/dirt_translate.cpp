@@ -153,7 +153,7 @@ DirtPlayResult TranslateDirtPlay(const char* types, lo_arg* const* argv, int arg
       return Refuse("argument " + std::to_string(i) + " is not a key (type '" +
                     std::string(1, types[i]) + "')");
     }
-    const std::string_view key(&argv[i]->s);
+    const std::string_view key(reinterpret_cast<const char*>(argv[i]));
     const char type = types[i + 1];
     const Key k = Lookup(key);
     if (k == Key::kUnknown) {
@@ -163,7 +163,7 @@ DirtPlayResult TranslateDirtPlay(const char* types, lo_arg* const* argv, int arg
     if (k == Key::kKnownIgnored) continue;
     if (k == Key::kS) {
       if (!IsString(type)) return Refuse("s is not a string");
-      s = std::string_view(&argv[i + 1]->s);
+      s = std::string_view(reinterpret_cast<const char*>(argv[i + 1]));
       continue;
     }
     const std::optional<double> number = OscNumber(type, argv[i + 1]);

@@ -72,7 +72,7 @@ OscExtraResult OscSoundHandler::LoadSoundFont(const char* types, lo_arg** argv, 
   }
   if (loader_ == nullptr) return refuse("FluidSynth is not available in this patch");
   SoundFontRequest request;
-  request.name = std::string(&argv[0]->s).substr(0, 1025);
+  request.name = std::string(reinterpret_cast<const char*>(argv[0])).substr(0, 1025);
   request.slot = slot;
   request.progress = [reply](const std::string& path, double fraction) {
     lo_message m = lo_message_new();
@@ -126,7 +126,7 @@ OscExtraResult OscSoundHandler::Handle(std::string_view path, const char* types,
   if (!HasTypes(types, argc, 1) || argc != 1) return Refused("expected one argument");
   if (what == "mode") {
     if (types[0] != 's' || argv[0] == nullptr) return Refused("expected /gen/mode s");
-    const auto mode = generative::ParseMode(&argv[0]->s);
+    const auto mode = generative::ParseMode(reinterpret_cast<const char*>(argv[0]));
     if (!mode) return Refused("unknown mode (ionian ... locrian)");
     gen_->SetModeNonRt(*mode);
     return Done();

@@ -33,10 +33,11 @@ void EngineClock::PublishRt(uint64_t frame, int64_t play_ns, bool reset) {
   est_frame_ = f;
   have_estimate_ = true;
   const uint32_t s = seq_.load(std::memory_order_relaxed);
+  // A seqlock without fences (GCC's TSan does not model them): the data stores are releases, so a
+  // reader that sees new data (its loads are acquires) also sees the odd sequence number after.
   seq_.store(s + 1, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);
-  anchor_frame_.store(est_frame_, std::memory_order_relaxed);
-  anchor_ns_.store(est_ns_, std::memory_order_relaxed);
+  anchor_frame_.store(est_frame_, std::memory_order_release);
+  anchor_ns_.store(est_ns_, std::memory_order_release);
   seq_.store(s + 2, std::memory_order_release);
 }
 
@@ -44,9 +45,8 @@ void EngineClock::Read(int64_t* frame, int64_t* origin_ns) const {
   for (;;) {
     const uint32_t before = seq_.load(std::memory_order_acquire);
     if (before & 1u) continue;  // a write is in progress (it takes nanoseconds)
-    *frame = anchor_frame_.load(std::memory_order_relaxed);
-    *origin_ns = anchor_ns_.load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
+    *frame = anchor_frame_.load(std::memory_order_acquire);
+    *origin_ns = anchor_ns_.load(std::memory_order_acquire);
     if (seq_.load(std::memory_order_relaxed) == before) return;
   }
 }

@@ -264,7 +264,7 @@ TEST_F(DirtE2E, HandshakeIsAnsweredAndHostileInputIsRefusedOrClamped) {
       [](const char*, const char* types, lo_arg** argv, int argc, lo_message, void* user) -> int {
         auto* out = static_cast<std::pair<int*, std::string*>*>(user);
         ++*out->first;
-        if (argc > 0 && types[0] == 's') *out->second = &argv[0]->s;
+        if (argc > 0 && types[0] == 's') *out->second = reinterpret_cast<const char*>(argv[0]);
         return 0;
       },
       new std::pair<int*, std::string*>(&replies, &first));

@@ -136,7 +136,9 @@ int OscClient::OnReply(const char* path, const char* types, lo_arg** argv, int a
     }
     self->health_ = values;
   } else if (p == "/param" && argc == 2 && types[0] == 's' && types[1] == 'f') {
-    self->params_.emplace_back(&argv[0]->s, argv[1]->f);
+    self->params_.emplace_back(
+        reinterpret_cast<const char*>(argv[0]),
+        static_cast<float>(firmware::OscNumber(types[1], argv[1]).value_or(0.0)));
   } else if ((p == "/done" || p == "/fail") && argc >= 1 && types[0] == 's') {
     self->results_.emplace_back(
         reinterpret_cast<const char*>(argv[0]), p == "/done",

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <thread>
@@ -93,6 +94,13 @@ class Box {
   }
 
  private:
+  // liblo aligns arguments to 4 bytes while lo_arg is an 8-byte union: read them by memcpy.
+  template <typename T>
+  static T Read(const lo_arg* arg) {
+    T value;
+    std::memcpy(&value, arg, sizeof(value));
+    return value;
+  }
   static int OnMessage(const char* path, const char* types, lo_arg** argv, int argc, lo_message,
                        void* user_data) {
     auto* self = static_cast<Box*>(user_data);
@@ -100,19 +108,19 @@ class Box {
     for (int i = 0; i < argc; ++i) {
       switch (types[i]) {
         case 's':
-          reply.text.emplace_back(&argv[i]->s);
+          reply.text.emplace_back(reinterpret_cast<const char*>(argv[i]));
           break;
         case 'i':
-          reply.text.push_back(std::to_string(argv[i]->i));
+          reply.text.push_back(std::to_string(Read<int32_t>(argv[i])));
           break;
         case 'h':
-          reply.text.push_back(std::to_string(static_cast<long long>(argv[i]->h)));
+          reply.text.push_back(std::to_string(static_cast<long long>(Read<int64_t>(argv[i]))));
           break;
         case 'f':
-          reply.text.push_back(Format(argv[i]->f));
+          reply.text.push_back(Format(Read<float>(argv[i])));
           break;
         case 'd':
-          reply.text.push_back(Format(argv[i]->d));
+          reply.text.push_back(Format(Read<double>(argv[i])));
           break;
         default:
           reply.text.emplace_back("?");

@@ -290,7 +290,7 @@ int main(int argc, char** argv) {
   const size_t warm = std::max<size_t>(1, samples.size() / 10);
   std::vector<double> x, rss;
   long max_rss = 0;
-  int min_fds = 1 << 30, max_fds = 0;
+  int min_fds = 1 << 30, max_fds = 0, first_fds = -1, last_fds = -1, above_min = 0;
   for (size_t i = warm; i < samples.size(); ++i) {
     x.push_back(samples[i].audio_s / 3600.0);
     rss.push_back(static_cast<double>(samples[i].rss_kib));
@@ -298,6 +298,13 @@ int main(int argc, char** argv) {
     if (samples[i].recording) continue;  // a take holds one more descriptor while it is open
     min_fds = std::min(min_fds, samples[i].fds);
     max_fds = std::max(max_fds, samples[i].fds);
+    if (first_fds < 0) first_fds = samples[i].fds;
+    last_fds = samples[i].fds;
+  }
+  int idle = 0;
+  for (size_t i = warm; i < samples.size(); ++i) {
+    above_min += !samples[i].recording && samples[i].fds > min_fds ? 1 : 0;
+    idle += samples[i].recording ? 0 : 1;
   }
   const Sample& first = samples[warm - 1];
   const Sample& last = samples.back();
@@ -313,7 +320,10 @@ int main(int argc, char** argv) {
       "  RSS after warm-up %ld KiB, max %ld KiB, end %ld KiB: growth %ld KiB, trend %.1f "
       "KiB per audio hour\n",
       first.rss_kib, max_rss, last.rss_kib, growth, slope);
-  std::printf("  fds %d..%d after warm-up while not recording\n", min_fds, max_fds);
+  std::printf(
+      "  fds %d..%d after warm-up while not recording (%d at warm-up, %d at the end; %d samples "
+      "caught a preset file being written)\n",
+      min_fds, max_fds, first_fds, last_fds, above_min);
   std::printf("  presets: %llu saved, %llu loaded, %llu failed (state store)\n",
               static_cast<unsigned long long>(presets_saved.load()),
               static_cast<unsigned long long>(presets_loaded.load()),
@@ -324,7 +334,10 @@ int main(int argc, char** argv) {
       static_cast<unsigned long long>(last.late_blocks),
       static_cast<unsigned long long>(last.dropped_commands),
       static_cast<unsigned long long>(last.recorder_dropped));
-  const bool ok = growth < 1024 && min_fds == max_fds && last.dropped_commands == 0 &&
+  // Flat: never more than the one descriptor a preset save holds open for a moment, and only in a
+  // few samples (a leaked descriptor would stay in every later one).
+  const bool fds_flat = max_fds <= min_fds + 1 && above_min * 10 <= idle;
+  const bool ok = growth < 1024 && fds_flat && last.dropped_commands == 0 &&
                   take_failures.load() == 0 && preset_failures.load() == 0;
   std::printf("engine soak: %s\n", ok ? "PASS (RSS and fds flat)" : "FAIL");
   std::error_code ec;

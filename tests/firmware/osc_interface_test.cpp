@@ -34,7 +34,8 @@ std::vector<Command> Drain(ControlQueue& control, size_t expected, int timeout_m
 }
 
 std::unique_ptr<OscServer> MakeServer(OscServerConfig config, ControlQueue& control) {
-  if (config.port == 0) config.port = test::FreeUdpPort();
+  // The default port (9000) may be taken (a running firmware, a parallel test): a free one.
+  if (config.port == 0 || config.port == OscServerConfig{}.port) config.port = test::FreeUdpPort();
   return std::make_unique<OscServer>(config, control, nullptr, [] {
     return std::vector<StatusEntry>{{"sample_rate", 1}};
   });

@@ -21,6 +21,7 @@
 
 #include "tests/support/audio_analysis.h"
 #include "tests/support/firmware_process.h"
+#include "tests/support/sanitizer.h"
 
 namespace chronus::test {
 namespace {
@@ -166,6 +167,11 @@ class DirtE2E : public ::testing::Test {
 };
 
 TEST_F(DirtE2E, OnsetsLandOnTheirTimetagsAndParametersSoundAsSuperDirt) {
+  if (kSanitized) {
+    // ±1 frame of the timetag needs the engine clock's estimate of when each period is heard,
+    // which the sanitizer's slowdown of the audio thread blurs; the dev build runs it.
+    GTEST_SKIP() << "sample-accurate timing against the wall clock; not under a sanitizer";
+  }
   StartFirmware(256, 3);
   const double base = MonotonicSeconds() + 0.3;
   struct Sent {
@@ -259,6 +265,7 @@ TEST_F(DirtE2E, HandshakeIsAnsweredAndHostileInputIsRefusedOrClamped) {
   ASSERT_NE(server, nullptr);
   int replies = 0;
   std::string first;
+  std::pair<int*, std::string*> reply_target(&replies, &first);
   lo_server_add_method(
       server, "/dirt/handshake/reply", nullptr,
       [](const char*, const char* types, lo_arg** argv, int argc, lo_message, void* user) -> int {
@@ -267,7 +274,7 @@ TEST_F(DirtE2E, HandshakeIsAnsweredAndHostileInputIsRefusedOrClamped) {
         if (argc > 0 && types[0] == 's') *out->second = reinterpret_cast<const char*>(argv[0]);
         return 0;
       },
-      new std::pair<int*, std::string*>(&replies, &first));
+      &reply_target);
   lo_message hs = lo_message_new();
   lo_send_message_from(dirt_, server, "/dirt/handshake", hs);
   lo_message_free(hs);

@@ -207,7 +207,7 @@ TEST(DirtTranslate, RandomInputNeverBreaksInvariants) {
   EXPECT_GT(accepted, 100);
   // Random bytes as datagrams: liblo refuses them or hands over something we translate safely.
   for (int iter = 0; iter < 5000; ++iter) {
-    std::vector<uint8_t> bytes(8 + rng() % 120);
+    std::vector<uint8_t> bytes(12 + rng() % 120);  // room for the address and its padding
     for (auto& b : bytes) b = static_cast<uint8_t>(rng());
     const char* path = "/dirt/play";
     std::memcpy(bytes.data(), path, 11);

@@ -124,6 +124,13 @@ TEST_F(Service, NotifiesReadyThenKeepAlivesAndStopsThemWhileTheAudioThreadIsWedg
 }
 
 TEST_F(Service, StopsKeepAlivesWhileEveryWorkerIsWedgedYetTheSoundGoesOn) {
+  if (kSanitized) {
+    // The premise is two stalls that overlap within the stuck limit (250 ms); a sanitizer build
+    // runs the workers several times slower, so the two faults take hold too far apart and each
+    // worker is (rightly) replaced on its own. The dev build runs it.
+    GTEST_SKIP()
+        << "needs both workers to stall within 250 ms of each other; not under a sanitizer";
+  }
   NotifySocket socket;
   ASSERT_TRUE(socket.ok()) << socket.error();
   {
@@ -146,10 +153,8 @@ TEST_F(Service, StopsKeepAlivesWhileEveryWorkerIsWedgedYetTheSoundGoesOn) {
       "failovers %.0f, replacements %.0f, xruns %.0f\n",
       gap, (*status)["failovers"], (*status)["worker_replacements"], (*status)["xruns"]);
   EXPECT_GT(gap, 1.5);
-  // All stuck: not hidden by new threads. Under a sanitizer the two faults may take hold more
-  // than the stuck limit (250 ms) apart, so one worker is replaced before the other stalls.
-  EXPECT_LE((*status)["worker_replacements"], kSanitized ? 1 : 0);
-  EXPECT_EQ((*status)["workers_on_standby"], 0);  // both came back
+  EXPECT_EQ((*status)["worker_replacements"], 0);  // all stuck: not hidden by new threads
+  EXPECT_EQ((*status)["workers_on_standby"], 0);   // both came back
   EXPECT_GE((*status)["failovers"], 2);
   EXPECT_EQ(process_.Stop(SIGTERM, 10.0), 0);
   // Meanwhile the audio thread played both shares on standby: one continuous tone.

@@ -15,6 +15,7 @@
 #include "firmware/config/board_detect.h"
 #include "firmware/control/controls.h"
 #include "firmware/control/dirt_server.h"
+#include "firmware/control/osc_translate.h"
 #include "firmware/engine/audio_engine.h"
 #include "firmware/engine/audio_thread.h"
 #include "firmware/engine/fault.h"
@@ -267,7 +268,9 @@ int RunApp(const AppOptions& options) {
                       },
                       [&] {
                         if (osc_running.load() != nullptr && ping_address != nullptr) {
-                          lo_send(ping_address, "/ping", "");
+                          lo_message ping = lo_message_new();
+                          SendFromOwnSocketNonRt(ping_address, "/ping", ping);  // watchdog thread
+                          lo_message_free(ping);
                         }
                       }},
       [&] {

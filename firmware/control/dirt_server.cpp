@@ -186,8 +186,11 @@ void DirtServer::ReloadThread(lo_address reply_to) {
   }
   if (ok) reloads_.fetch_add(1, std::memory_order_relaxed);
   if (reply_to != nullptr) {
-    lo_send(reply_to, ok ? "/done" : "/fail", "ss", "/samples/reload",
-            ok ? summary.c_str() : "the audio engine did not take the new bank");
+    lo_message m = lo_message_new();
+    lo_message_add_string(m, "/samples/reload");
+    lo_message_add_string(m, ok ? summary.c_str() : "the audio engine did not take the new bank");
+    SendFromOwnSocketNonRt(reply_to, ok ? "/done" : "/fail", m);  // the loader's thread
+    lo_message_free(m);
     lo_address_free(reply_to);
   }
   loading_.store(false);

@@ -19,7 +19,7 @@ struct ReplyTarget {
     if (host.empty()) return;
     lo_address target = lo_address_new(host.c_str(), port.c_str());
     if (target == nullptr) return;
-    lo_send_message(target, address, message);
+    SendFromOwnSocketNonRt(target, address, message);  // the SoundFont loader's thread
     lo_address_free(target);
   }
   void Result(bool ok, const std::string& text) const {

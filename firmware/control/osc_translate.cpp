@@ -223,4 +223,13 @@ void ConfigureOscLoServer(lo_server server) {
   lo_server_max_msg_size(server, kMaxOscPacketBytes);
 }
 
+bool SendFromOwnSocketNonRt(lo_address target, const char* address, lo_message message) {
+  if (target == nullptr) return false;
+  lo_server own = lo_server_new_with_proto(nullptr, LO_UDP, [](int, const char*, const char*) {});
+  if (own == nullptr) return false;
+  const bool ok = lo_send_message_from(target, own, address, message) >= 0;
+  lo_server_free(own);
+  return ok;
+}
+
 }  // namespace chronus::firmware

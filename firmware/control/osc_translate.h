@@ -79,6 +79,11 @@ std::string_view CheckTakeName(std::string_view name);
 /// kMaxOscPacketBytes. Used by the OSC server and by the fuzz target alike.
 void ConfigureOscLoServer(lo_server server);
 
+/// Sends `message` to `target` from a socket of this call's own (an ephemeral UDP port), for
+/// threads other than a liblo server's: liblo's sends without a server share one socket among all
+/// threads, which is not thread-safe (ThreadSanitizer). Non-RT; any thread. False when it failed.
+bool SendFromOwnSocketNonRt(lo_address target, const char* address, lo_message message);
+
 /// Largest OSC datagram read, in bytes (ours are < 200 bytes; a bundle of a hundred notes is
 /// < 3 KiB). liblo reads at most this much of a datagram: a longer one is cut there, which makes it
 /// malformed (refused and counted), unless a bundle happens to be cut exactly between two elements

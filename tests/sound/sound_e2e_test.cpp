@@ -12,6 +12,7 @@
 
 #include "tests/support/audio_analysis.h"
 #include "tests/support/firmware_process.h"
+#include "tests/support/sanitizer.h"
 
 namespace chronus::test {
 namespace {
@@ -120,6 +121,11 @@ class SoundE2E : public ::testing::Test {
 };
 
 TEST_F(SoundE2E, SoundFontLoadWhilePlayingHasNoLateBlockAndNoXrun) {
+  if (test::kSanitized) {
+    // Zero late blocks while 148 MB are read and parsed: a real-time claim that a sanitizer's
+    // several-fold slowdown of every thread voids. The dev build runs it.
+    GTEST_SKIP() << "real-time claim (no late block during the load); not under a sanitizer";
+  }
   PlayUntil([] { return false; }, 2.0);
   const double late_before = Status("late_blocks"), fluid_late_before = Status("fluid_late_blocks");
   const double xruns_before = Status("xruns");

@@ -393,6 +393,7 @@ int RunApp(const AppOptions& options) {
         {"dirt_dropped_events", static_cast<double>(sample_layer.dropped_events())},
         {"sample_voices", static_cast<double>(sample_layer.active_voices())},
         {"sample_voices_stolen", static_cast<double>(sample_layer.voices_stolen())},
+        {"sample_render_collisions", static_cast<double>(sample_layer.render_collisions())},
         {"sample_reloads", static_cast<double>(dirt.reloads())},
         {"samples_loaded", static_cast<double>(sample_layer.current_bank() != nullptr
                                                    ? sample_layer.current_bank()->sample_count()

@@ -122,23 +122,19 @@ std::string OscServer::Start() {
   }
   g_server.store(this);
   const bool bind_own = !config_.bind_address.empty();
-  thread_ =
-      lo_server_thread_new_with_proto(bind_own ? "0" : port.c_str(), LO_UDP, &OscServer::OnError);
-  if (thread_ == nullptr) {
+  udp_ = lo_server_new_with_proto(bind_own ? "0" : port.c_str(), LO_UDP, &OscServer::OnError);
+  if (udp_ == nullptr) {
     g_server.store(nullptr);
     return "cannot open OSC UDP port " + port + " (in use, or not permitted)";
   }
-  lo_server server = lo_server_thread_get_server(thread_);
-  ConfigureOscLoServer(server);
+  ConfigureOscLoServer(udp_);
   if (bind_own) {
-    if (std::string error = BindUdp(server); !error.empty()) {
-      lo_server_thread_free(thread_);
-      thread_ = nullptr;
-      g_server.store(nullptr);
+    if (std::string error = BindUdp(udp_); !error.empty()) {
+      Stop();
       return error;
     }
   }
-  const int fd = lo_server_get_socket_fd(server);
+  const int fd = lo_server_get_socket_fd(udp_);
   if (fd >= 0) {
     // SO_RCVBUFFORCE passes net.core.rmem_max when allowed (CAP_NET_ADMIN); else the plain
     // option, capped by rmem_max.
@@ -151,27 +147,23 @@ std::string OscServer::Start() {
     kernel_drops_at_start_ = SocketDrops(fd);
     fd_.store(fd);
   }
-  if (!bind_own) port_ = lo_server_thread_get_port(thread_);
-  lo_server_thread_add_method(thread_, nullptr, nullptr, &OscServer::OnMessage, this);
-  if (lo_server_thread_start(thread_) < 0) {
-    Stop();
-    return "cannot start the OSC server thread";
-  }
+  if (!bind_own) port_ = lo_server_get_port(udp_);
+  lo_server_add_method(udp_, nullptr, nullptr, &OscServer::OnMessage, this);
   if (config_.tcp_port > 0) {
     const std::string tcp = std::to_string(config_.tcp_port);
-    tcp_thread_ = lo_server_thread_new_with_proto(tcp.c_str(), LO_TCP, &OscServer::OnError);
-    if (tcp_thread_ == nullptr) {
+    tcp_ = lo_server_new_with_proto(tcp.c_str(), LO_TCP, &OscServer::OnError);
+    if (tcp_ == nullptr) {
       Stop();
       return "cannot open OSC TCP port " + tcp + " (in use, or not permitted)";
     }
-    ConfigureOscLoServer(lo_server_thread_get_server(tcp_thread_));
-    tcp_port_ = lo_server_thread_get_port(tcp_thread_);
-    lo_server_thread_add_method(tcp_thread_, nullptr, nullptr, &OscServer::OnMessage, this);
-    if (lo_server_thread_start(tcp_thread_) < 0) {
-      Stop();
-      return "cannot start the OSC TCP server thread";
-    }
+    ConfigureOscLoServer(tcp_);
+    tcp_port_ = lo_server_get_port(tcp_);
+    lo_server_add_method(tcp_, nullptr, nullptr, &OscServer::OnMessage, this);
   }
+  // One thread serves UDP and TCP alike: the control lane is single-producer, and the rate
+  // limits and reply paths are this thread's own.
+  receiving_.store(true);
+  receiver_ = std::thread([this] { ReceiveLoop(); });
   if (param_value_ && param_changes_) {
     notifier_stop_ = false;
     notifier_ = std::thread([this] { NotifierLoop(); });
@@ -188,23 +180,24 @@ void OscServer::Stop() {
     notifier_wake_.notify_all();
     notifier_.join();
   }
-  if (tcp_thread_ != nullptr) {
-    lo_server_thread_stop(tcp_thread_);
-    lo_server_thread_free(tcp_thread_);
-    tcp_thread_ = nullptr;
-    tcp_port_ = 0;
+  if (receiver_.joinable()) {
+    receiving_.store(false);
+    receiver_.join();  // within kReceivePollMs
   }
-  if (thread_ != nullptr) {
-    lo_server_thread_stop(thread_);  // joins the server thread
+  if (udp_ != nullptr) {
     // Handle what had already arrived (bounded: a flood cannot hold up the shutdown), so that a
     // command sent just before the shutdown is not lost. This thread is now the only one using
-    // the server and the control lane (the join orders it after the server thread).
-    lo_server server = lo_server_thread_get_server(thread_);
-    for (int i = 0; i < kMaxDatagramsHandledOnStop && lo_server_recv_noblock(server, 0) > 0; ++i) {
+    // the server and the control lane (the join orders it after the receiver thread).
+    for (int i = 0; i < kMaxDatagramsHandledOnStop && lo_server_recv_noblock(udp_, 0) > 0; ++i) {
     }
     fd_.store(-1);
-    lo_server_thread_free(thread_);
-    thread_ = nullptr;
+    lo_server_free(udp_);
+    udp_ = nullptr;
+  }
+  if (tcp_ != nullptr) {
+    lo_server_free(tcp_);
+    tcp_ = nullptr;
+    tcp_port_ = 0;
   }
   OscServer* self = this;
   g_server.compare_exchange_strong(self, nullptr);
@@ -253,10 +246,20 @@ bool OscServer::TakeReply() {
 
 lo_server OscServer::ServerOf(lo_message message) const {
   lo_address source = lo_message_get_source(message);
-  if (tcp_thread_ != nullptr && source != nullptr && lo_address_get_protocol(source) == LO_TCP) {
-    return lo_server_thread_get_server(tcp_thread_);
+  if (tcp_ != nullptr && source != nullptr && lo_address_get_protocol(source) == LO_TCP) {
+    return tcp_;
   }
-  return lo_server_thread_get_server(thread_);
+  return udp_;
+}
+
+void OscServer::ReceiveLoop() {
+  pthread_setname_np(pthread_self(), "chronus-osc");
+  lo_server servers[2] = {udp_, tcp_};
+  int received[2] = {0, 0};
+  const int count = tcp_ != nullptr ? 2 : 1;
+  while (receiving_.load(std::memory_order_relaxed)) {
+    lo_servers_recv_noblock(servers, received, count, kReceivePollMs);
+  }
 }
 
 void OscServer::Reply(lo_message to, const char* address, lo_message reply) {
@@ -286,6 +289,7 @@ void OscServer::SendStatus(lo_message to, int reply_port, bool health) {
     entries = status_();
     entries.push_back({"osc_messages", static_cast<double>(messages())});
     entries.push_back({"osc_queue_full", static_cast<double>(queue_full())});
+    entries.push_back({"osc_queue_waits", static_cast<double>(queue_waits())});
     entries.push_back({"kernel_drops", static_cast<double>(kernel_drops())});
     entries.push_back({"throttled_requests", static_cast<double>(throttled())});
     entries.push_back({"refused_senders", static_cast<double>(refused_senders())});
@@ -403,7 +407,7 @@ void OscServer::NotifierLoop() {
   std::vector<double> sent_at(dsp::kParamCount, -1e9);  // when, monotonic seconds
   uint64_t seen_changes = ~uint64_t{0};
   bool held_back = false;  // a change waits for its parameter's rate limit
-  lo_server server = lo_server_thread_get_server(thread_);
+  lo_server server = udp_;
   std::unique_lock lock(notifier_mutex_);
   while (!notifier_stop_) {
     notifier_wake_.wait_for(lock, poll);
@@ -522,7 +526,7 @@ int OscServer::Handle(const char* path, const char* types, lo_arg** argv, int ar
         command.frame = frame > 0 ? static_cast<uint64_t>(frame) : 1;  // 1: long past, late
         timed_commands_.fetch_add(1, std::memory_order_relaxed);
       }
-      if (control_->pushNonRt(command)) {
+      if (control_->pushNonRtWaiting(command, kLaneWait)) {
         messages_.fetch_add(1, std::memory_order_relaxed);
       } else if (ShouldLog()) {
         // Counted by the lane (dropped_commands): the audio thread did not keep up.

@@ -1,11 +1,13 @@
 // The OSC control server (liblo): turns messages into typed commands for the audio thread, answers
-// /status, starts and stops recordings. Runs on liblo's own (non-RT) server thread. Validation and
-// translation live in osc_translate.h (pure, fuzzed); this file is the liblo glue and the effects.
+// /status, starts and stops recordings. Runs on its own (non-RT) thread, "chronus-osc", which
+// serves the UDP port and the optional TCP port alike. Validation and translation live in
+// osc_translate.h (pure, fuzzed); this file is the liblo glue and the effects.
 #pragma once
 
 #include <lo/lo.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -105,8 +107,10 @@ struct OscServerConfig {
 ///
 /// /status.reply also carries this server's own counters, appended after the caller's entries:
 ///   osc_messages        messages accepted (commands queued, requests served)
-///   osc_queue_full      commands dropped because the control lane was full ("our" drops: the
+///   osc_queue_full      commands dropped because the control lane stayed full ("our" drops: the
 ///                       audio thread did not keep up; also included in dropped_commands)
+///   osc_queue_waits     commands that found the lane full and got in after waiting (see
+///                       kLaneWait: back-pressure instead of loss)
 ///   kernel_drops        datagrams the kernel dropped on the OSC socket (receive buffer full)
 ///   throttled_requests  requests refused by the reply or recording rate limits
 class OscServer {
@@ -156,6 +160,13 @@ class OscServer {
   /// Commands not queued because this server's control lane was full (the audio thread did not
   /// keep up): counted by the lane, reported here too. Any thread.
   uint64_t queue_full() const { return control_ != nullptr ? control_->dropped() : 0; }
+  /// Commands that found the lane full and were queued after waiting. Any thread.
+  uint64_t queue_waits() const { return control_ != nullptr ? control_->waits() : 0; }
+  /// How long the server thread waits for room in a full control lane before dropping a command
+  /// (back-pressure: meanwhile the socket's receive buffer holds what arrives). One period of the
+  /// largest supported size (1024 frames at 48 kHz is 21 ms); a lane still full after that is
+  /// congested and drops at once until it has room again (ControlQueue::pushNonRtWaiting).
+  static constexpr std::chrono::microseconds kLaneWait{25000};
   /// Requests refused by a rate limit (replies, recordings). Any thread.
   uint64_t throttled() const { return throttled_.load(std::memory_order_relaxed); }
   /// Datagrams the kernel dropped on this server's socket since Start (receive buffer full), read
@@ -190,13 +201,17 @@ class OscServer {
   void NotifierLoop();
   std::string BindUdp(lo_server server);
   lo_server ServerOf(lo_message message) const;
+  void ReceiveLoop();
+  static constexpr int kReceivePollMs = 50;  // how soon the receiver thread sees Stop
 
   OscServerConfig config_;
-  ControlQueue::Producer* control_;  // this server's lane, pushed from the liblo thread only
+  ControlQueue::Producer* control_;  // this server's lane, pushed from the OSC thread only
   Recorder* recorder_;
   StatusFn status_;
-  lo_server_thread thread_ = nullptr;
-  lo_server_thread tcp_thread_ = nullptr;
+  lo_server udp_ = nullptr;  // both served by receiver_ (and by Stop after the join)
+  lo_server tcp_ = nullptr;
+  std::thread receiver_;
+  std::atomic<bool> receiving_{false};
   int port_ = 0;
   int tcp_port_ = 0;
   const EngineClock* clock_ = nullptr;

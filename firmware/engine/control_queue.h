@@ -7,8 +7,10 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <thread>
 
 #include <boost/lockfree/spsc_queue.hpp>
 
@@ -31,12 +33,41 @@ class ControlQueue {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
+    /// Queues a command, waiting up to `max_wait` for room when the lane is full (back-pressure:
+    /// while the producer waits, its input, e.g. a socket's receive buffer, holds what comes
+    /// next instead of it being dropped here). Non-RT; may sleep, in steps of 200 us. A lane
+    /// that stayed full for a whole `max_wait` is "congested": until a push succeeds again, a full
+    /// lane drops at once, so a consumer that stopped (audio thread gone) costs the producer one
+    /// wait, not one per command. Returns false (and counts a drop) when the command was dropped.
+    bool pushNonRtWaiting(const Command& command, std::chrono::microseconds max_wait) {
+      if (queue_.push(command)) {
+        congested_ = false;
+        return true;
+      }
+      if (!congested_) {
+        constexpr std::chrono::microseconds kStep{200};
+        for (std::chrono::microseconds waited{0}; waited < max_wait; waited += kStep) {
+          std::this_thread::sleep_for(kStep);
+          if (queue_.push(command)) {
+            waits_.fetch_add(1, std::memory_order_relaxed);
+            return true;
+          }
+        }
+        congested_ = true;
+      }
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
     uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+    /// Pushes that found the lane full and got in after waiting (pushNonRtWaiting). Any thread.
+    uint64_t waits() const { return waits_.load(std::memory_order_relaxed); }
 
    private:
     friend class ControlQueue;
     boost::lockfree::spsc_queue<Command, boost::lockfree::capacity<kLaneCapacity>> queue_;
     std::atomic<uint64_t> dropped_{0};
+    std::atomic<uint64_t> waits_{0};
+    bool congested_ = false;  // producer thread only
   };
 
   ControlQueue() : lanes_(std::make_unique<std::array<Producer, kMaxProducers>>()) {}

@@ -131,6 +131,8 @@ void DspWorker::RunLoop() {
       const int64_t start = hal::MonotonicNs();
       render_started_ns_.store(start, std::memory_order_release);
       ConsumeFault();
+      // Abandoned while stalled: the replacement owns this worker's voices and layer state now.
+      if (stop_.load(std::memory_order_acquire)) return;
       // Commands for later blocks stay queued (the audio thread sends in frame order).
       commands_applied_ += RenderWithEvents(
           bank_, block->samples, block->frames, block->start_frame,
@@ -138,8 +140,9 @@ void DspWorker::RunLoop() {
             if (commands_.read_available() == 0 || commands_.front().frame >= limit) return false;
             return commands_.pop(*command);
           });
-      if (config_.layer != nullptr)
-        config_.layer->RenderWorkerRt(config_.index, block->slot, block->frames);
+      block->layer_rendered =
+          config_.layer != nullptr &&
+          config_.layer->RenderWorkerRt(config_.index, block->slot, block->frames);
       block->index = next_index_++;
       block->commands_applied = commands_applied_;
       dsp::VoiceBank& checkpoint = checkpoints_[block->index % checkpoints_.size()];

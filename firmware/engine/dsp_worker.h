@@ -26,7 +26,10 @@ class WorkerLayer {
   virtual ~WorkerLayer() = default;
   /// Called by worker `worker` right after it rendered its synth voices into the block in `slot`
   /// (0 .. lookahead_blocks - 1), before the block is published. Worker thread; RT rules apply.
-  virtual void RenderWorkerRt(int worker, uint32_t slot, uint32_t frames) = 0;
+  /// Two threads may call it for the same `worker` at once (a stalled thread that came back while
+  /// its replacement runs): the layer lets one in and returns false to the other, whose block
+  /// then carries no layer output.
+  virtual bool RenderWorkerRt(int worker, uint32_t slot, uint32_t frames) = 0;
 };
 
 /// One rendered block of a worker's voices (mono, `frames` samples).
@@ -40,7 +43,8 @@ struct WorkerBlock {
   uint64_t commands_applied = 0;  ///< Worker commands applied before this block was rendered.
   const dsp::VoiceBank* checkpoint = nullptr;  ///< Voice state right after this block.
   std::bitset<dsp::kMaxVoices> active;         ///< Worker-local voice slots still sounding.
-  uint32_t slot = 0;  ///< This block's place in the worker's storage (WorkerLayer key).
+  uint32_t slot = 0;            ///< This block's place in the worker's storage (WorkerLayer key).
+  bool layer_rendered = false;  ///< The WorkerLayer rendered its part of this block.
 };
 
 struct DspWorkerConfig {

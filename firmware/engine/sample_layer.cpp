@@ -78,8 +78,12 @@ std::unique_ptr<SampleBank> SampleLayer::TakeRetiredBankNonRt() {
   return std::unique_ptr<SampleBank>(retired_.exchange(nullptr, std::memory_order_acq_rel));
 }
 
-void SampleLayer::RenderWorkerRt(int worker, uint32_t slot, uint32_t frames) {
+bool SampleLayer::RenderWorkerRt(int worker, uint32_t slot, uint32_t frames) {
   WorkerState& ws = *workers_[static_cast<size_t>(worker)];
+  if (ws.rendering.exchange(true, std::memory_order_acquire)) {
+    collisions_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
   WorkerCommandPacket packet;
   while (ws.commands.pop(packet)) {
     switch (packet.type) {
@@ -100,6 +104,8 @@ void SampleLayer::RenderWorkerRt(int worker, uint32_t slot, uint32_t frames) {
   out.masks = ws.bank.Render(out.buses, n);
   for (uint32_t v = 0; v < per_worker_; ++v) out.active[v] = ws.bank.IsActive(v) ? 1 : 0;
   out.commands_applied = ws.applied;
+  ws.rendering.store(false, std::memory_order_release);
+  return true;
 }
 
 bool SampleLayer::SendRt(uint32_t worker, const WorkerCommandPacket& packet) {
@@ -279,7 +285,7 @@ void SampleLayer::MixPeriodRt(const WorkerBlock* const* blocks, uint32_t usable,
   // 1. The workers' blocks of this period: free the voices that ended, sum the orbit buses.
   dsp::OrbitMasks used;
   for (uint32_t w = 0; w < config_.workers; ++w) {
-    if (blocks[w] != nullptr) {
+    if (blocks[w] != nullptr && blocks[w]->layer_rendered) {
       const BlockOut& b = workers_[w]->blocks[blocks[w]->slot % workers_[w]->blocks.size()];
       used.dry |= b.masks.dry;
       used.reverb |= b.masks.reverb;
@@ -293,7 +299,7 @@ void SampleLayer::MixPeriodRt(const WorkerBlock* const* blocks, uint32_t usable,
   }
   uint32_t active = 0;
   for (uint32_t w = 0; w < config_.workers; ++w) {
-    if (blocks[w] == nullptr) {
+    if (blocks[w] == nullptr || !blocks[w]->layer_rendered) {
       for (uint32_t v = 0; v < per_worker_; ++v) active += allocator_.busy(w, v) ? 1 : 0;
       continue;
     }

@@ -73,7 +73,7 @@ class SampleLayer final : public WorkerLayer {
   const SampleBank* current_bank() const { return current_.load(std::memory_order_acquire); }
 
   // WorkerLayer: worker `worker` renders its sample voices for its block `slot`.
-  void RenderWorkerRt(int worker, uint32_t slot, uint32_t frames) override;
+  bool RenderWorkerRt(int worker, uint32_t slot, uint32_t frames) override;
 
   /// Audio thread, once per period, after the shares took their blocks and before they hand
   /// them back: `blocks[w]` is the block share w took (nullptr: late or on standby), `usable`
@@ -101,6 +101,9 @@ class SampleLayer final : public WorkerLayer {
   uint64_t dropped_events() const { return dropped_.load(std::memory_order_relaxed); }
   uint32_t active_voices() const { return active_.load(std::memory_order_relaxed); }
   uint64_t bank_swaps() const { return swaps_.load(std::memory_order_relaxed); }
+  /// Blocks rendered without their sample voices because another thread of the same worker (a
+  /// stalled one that came back, or its replacement) was rendering them.
+  uint64_t render_collisions() const { return collisions_.load(std::memory_order_relaxed); }
 
  private:
   struct WorkerCommandPacket {
@@ -120,7 +123,10 @@ class SampleLayer final : public WorkerLayer {
     dsp::SampleVoiceBank bank;
     boost::lockfree::spsc_queue<WorkerCommandPacket> commands{kWorkerQueueCapacity};
     std::vector<BlockOut> blocks;
-    uint64_t applied = 0;  // worker thread only
+    uint64_t applied = 0;  // the thread holding `rendering`
+    // Held while a worker thread renders this state: a stalled thread that comes back while its
+    // replacement renders finds it taken and leaves the state alone (RenderWorkerRt).
+    std::atomic<bool> rendering{false};
     // Audio thread only:
     uint64_t sent = 0;
     std::vector<uint64_t> start_seq;  // per voice: `sent` after its start command
@@ -173,6 +179,7 @@ class SampleLayer final : public WorkerLayer {
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint32_t> active_{0};
   std::atomic<uint64_t> swaps_{0};
+  std::atomic<uint64_t> collisions_{0};
 };
 
 }  // namespace chronus::firmware

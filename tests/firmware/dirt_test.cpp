@@ -4,6 +4,7 @@
 #include <sndfile.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -424,6 +425,34 @@ TEST_F(LayerTest, NSelectsPanCutAndStealing) {
   Render(60);
   EXPECT_EQ(test::StopCountingRtAllocations(), 0u);
   EXPECT_EQ(layer_->voices_stolen(), 1u);
+}
+
+TEST(SampleLayerWorkers, AStalledWorkerBackBesideItsReplacementNeverRendersTheSameState) {
+  // A stalled worker thread that comes back while its replacement runs calls RenderWorkerRt for
+  // the same worker index at the same time: one of them renders, the other is turned away and
+  // counted. Under TSan, two renders of one worker state at once would be reported.
+  SampleLayerConfig lc;
+  lc.block_frames = 128;
+  lc.workers = 1;
+  lc.voices = 4;
+  lc.lookahead_blocks = 2;
+  SampleLayer layer(lc);
+  constexpr int kCalls = 20000;
+  std::atomic<int> rendered{0};
+  std::atomic<bool> go{false};
+  auto worker = [&](uint32_t slot) {
+    while (!go.load()) std::this_thread::yield();
+    for (int i = 0; i < kCalls; ++i) {
+      if (layer.RenderWorkerRt(0, slot, 128)) rendered.fetch_add(1);
+    }
+  };
+  std::thread old_thread(worker, 0u);
+  std::thread replacement(worker, 1u);
+  go.store(true);
+  old_thread.join();
+  replacement.join();
+  EXPECT_EQ(static_cast<uint64_t>(rendered.load()) + layer.render_collisions(), 2u * kCalls);
+  EXPECT_GT(rendered.load(), kCalls);  // most calls do not overlap
 }
 
 TEST_F(LayerTest, BankSwapAtABlockBoundaryRetiresTheOldBank) {

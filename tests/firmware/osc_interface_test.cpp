@@ -189,6 +189,88 @@ TEST(OscServerTcp, CommandsOverTcp) {
   lo_address_free(tcp);
 }
 
+TEST(OscServerTcp, UdpAndTcpSendersAtOnceFeedTheOneLaneWithoutLoss) {
+  // Both ports are served by one thread: the control lane has a single producer (under TSan a
+  // second producer thread would be reported).
+  ControlQueue control;
+  OscServerConfig config;
+  config.tcp_port = test::FreeUdpPort();
+  auto server = MakeServer(config, control);
+  ASSERT_EQ(server->Start(), "");
+  constexpr int kEach = 300;
+  std::atomic<bool> go{false};
+  auto send = [&](int protocol, int port, int note) {
+    lo_address to = lo_address_new_with_proto(protocol, "127.0.0.1", std::to_string(port).c_str());
+    while (!go.load()) std::this_thread::yield();
+    for (int i = 0; i < kEach; ++i) lo_send(to, "/note/off", "i", note);
+    lo_address_free(to);
+  };
+  std::thread udp(send, LO_UDP, server->port(), 1);
+  std::thread tcp(send, LO_TCP, server->tcp_port(), 2);
+  go.store(true);
+  const std::vector<Command> commands = Drain(control, 2 * kEach, 5000);
+  udp.join();
+  tcp.join();
+  ASSERT_EQ(commands.size(), 2u * kEach);
+  int from_udp = 0, from_tcp = 0;
+  for (const Command& c : commands) (c.note == 1 ? from_udp : from_tcp) += 1;
+  EXPECT_EQ(from_udp, kEach);
+  EXPECT_EQ(from_tcp, kEach);
+  EXPECT_EQ(server->queue_full(), 0u);
+}
+
+TEST(OscServerBackPressure, AFullLaneWaitsForTheAudioThreadInsteadOfDropping) {
+  // The lane is filled while nobody consumes; as soon as it is full a consumer takes 64 commands
+  // every 2 ms (a slow audio thread). Every command gets in: the server thread waits for room
+  // while the socket buffer holds the rest (150 datagrams fit in the smallest usual buffer), and
+  // counts the waits, not drops.
+  ControlQueue control;
+  auto server = MakeServer({}, control);
+  ASSERT_EQ(server->Start(), "");
+  test::OscClient client(server->port());
+  const int sent = static_cast<int>(ControlQueue::kLaneCapacity) + 150;
+  std::thread sender([&] {
+    for (int i = 0; i < sent; ++i) lo_send(client.address(), "/note/off", "i", i % 128);
+  });
+  std::vector<Command> got;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (server->messages() < ControlQueue::kLaneCapacity &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  while (got.size() < static_cast<size_t>(sent) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    Command c;
+    for (int i = 0; i < 64 && control.popRt(&c); ++i) got.push_back(c);
+  }
+  sender.join();
+  EXPECT_EQ(got.size(), static_cast<size_t>(sent));
+  EXPECT_EQ(server->queue_full(), 0u);
+  EXPECT_GT(server->queue_waits(), 0u);
+  EXPECT_EQ(server->kernel_drops(), 0u);
+}
+
+TEST(OscServerBackPressure, AStoppedConsumerCostsOneWaitThenFullLanesDropAtOnce) {
+  // Nobody ever consumes (the audio thread is gone): the first command that finds the lane full
+  // waits kLaneWait, the rest are dropped without waiting, and /status is still answered at once.
+  ControlQueue control;
+  auto server = MakeServer({}, control);
+  ASSERT_EQ(server->Start(), "");
+  test::OscClient client(server->port());
+  const int sent = static_cast<int>(ControlQueue::kLaneCapacity) + 200;
+  for (int i = 0; i < sent; ++i) lo_send(client.address(), "/note/off", "i", i % 128);
+  for (int i = 0; i < 400 && server->messages() + server->queue_full() < uint64_t(sent); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(server->messages(), ControlQueue::kLaneCapacity);
+  EXPECT_EQ(server->queue_full(), 200u);
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(client.Status(1000).has_value());
+  if (!test::kSanitized) {
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(100));
+  }
+}
+
 TEST(OscServerFail, RefusedCommandIsAnsweredWithFailAddressReason) {
   ControlQueue control;
   auto server = MakeServer({}, control);

@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "firmware/control/osc_translate.h"
@@ -245,6 +247,56 @@ ProcSample SampleProcess(int pid) {
     sample.threads = n;
   }
   return sample;
+}
+
+std::vector<Mapping> ReadMappings(int pid) {
+  std::vector<Mapping> maps;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    // A mapping's header: "start-end perms offset dev inode [name]"; then "Key: value kB" lines.
+    const size_t colon = line.find(':');
+    const size_t space = line.find(' ');
+    if (space != std::string::npos && (colon == std::string::npos || colon > space)) {
+      std::istringstream header(line);
+      std::string range, perms, offset, dev, inode, name;
+      header >> range >> perms >> offset >> dev >> inode;
+      std::getline(header >> std::ws, name);
+      maps.push_back({range + " " + perms, name.empty() ? "[anon]" : name, 0});
+    } else if (!maps.empty() && line.rfind("Rss:", 0) == 0) {
+      maps.back().rss_kib = std::atol(line.c_str() + 4);
+    }
+  }
+  return maps;
+}
+
+std::string DiffMappings(const std::vector<Mapping>& before, const std::vector<Mapping>& after,
+                         long min_kib) {
+  // Keyed by start address and name: a growing heap keeps its start.
+  auto key = [](const Mapping& m) { return m.range.substr(0, m.range.find('-')) + m.name; };
+  std::map<std::string, const Mapping*> old;
+  for (const Mapping& m : before) old[key(m)] = &m;
+  std::string out;
+  auto line = [&out](long delta, const Mapping& m, const char* what) {
+    out += (delta >= 0 ? "+" : "") + std::to_string(delta) + " KiB " + m.range + " " + m.name +
+           what + "\n";
+  };
+  for (const Mapping& m : after) {
+    auto it = old.find(key(m));
+    if (it == old.end()) {
+      if (m.rss_kib >= min_kib) line(m.rss_kib, m, " (new)");
+      continue;
+    }
+    const long delta = m.rss_kib - it->second->rss_kib;
+    if (std::labs(delta) >= min_kib) line(delta, m, "");
+    old.erase(it);
+  }
+  for (const auto& entry : old) {
+    const Mapping& m = *entry.second;
+    if (m.rss_kib >= min_kib) line(-m.rss_kib, m, " (gone)");
+  }
+  return out;
 }
 
 }  // namespace chronus::soak

@@ -47,4 +47,19 @@ struct ProcSample {
 };
 ProcSample SampleProcess(int pid);
 
+/// One mapping of /proc/`pid`/smaps: its address range and name ("[heap]", a file, "" for
+/// anonymous memory) and its resident size (KiB).
+struct Mapping {
+  std::string range;
+  std::string name;
+  long rss_kib = 0;
+};
+std::vector<Mapping> ReadMappings(int pid);
+
+/// The mappings whose resident size changed by at least `min_kib` between two readings (new and
+/// removed mappings included), one line each: "+4084 KiB 7f..-7f.. rw-p [anon]"; for finding what
+/// a step in a soak's RSS is.
+std::string DiffMappings(const std::vector<Mapping>& before, const std::vector<Mapping>& after,
+                         long min_kib);
+
 }  // namespace chronus::soak

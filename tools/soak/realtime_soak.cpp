@@ -116,6 +116,7 @@ int main(int argc, char** argv) {
   }
 
   std::mt19937 rng(11);
+  std::vector<chronus::soak::Mapping> last_maps;
   const double start = MonotonicSeconds();
   const double end = start + minutes * 60.0;
   double next_note = start, next_param = start, next_sample = start + 10.0;
@@ -205,6 +206,14 @@ int main(int argc, char** argv) {
     }
     if (now >= next_sample) {
       const auto proc = chronus::soak::SampleProcess(process.pid());
+      // A step in RSS after warm-up: say which mappings grew (what to look at, not a verdict).
+      std::vector<chronus::soak::Mapping> maps = chronus::soak::ReadMappings(process.pid());
+      if (!samples.empty() && proc.rss_kib - samples.back().rss_kib >= 512) {
+        std::printf("  RSS +%ld KiB at %.0f s, by mapping:\n%s",
+                    proc.rss_kib - samples.back().rss_kib, now - start,
+                    chronus::soak::DiffMappings(last_maps, maps, 256).c_str());
+      }
+      last_maps = std::move(maps);
       auto status = client.Status(1000);
       if (!status) {
         ++status_failures;

@@ -33,6 +33,12 @@ void SoundFontLoader::Stop() {
     quit_ = true;
   }
   cv_.notify_all();
+  // A load in progress finishes (FluidSynth cannot cancel one: when a loader's read fails it
+  // tries its default loader) but gets normal CPU time to do so: at SCHED_IDLE, beside a busy
+  // firmware, it could take far longer. Its hand-over to the worker is not waited for (the
+  // engine is stopped by now: the worker would never take it; see Quitting()).
+  sched_param normal{};
+  pthread_setschedparam(thread_.native_handle(), SCHED_OTHER, &normal);
   thread_.join();
   FreeRetired();
 }
@@ -51,6 +57,11 @@ std::string SoundFontLoader::RequestNonRt(SoundFontRequest request) {
 
 void SoundFontLoader::WaitIdleNonRt() {
   while (busy_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+bool SoundFontLoader::Quitting() {
+  std::lock_guard lock(mutex_);
+  return quit_;
 }
 
 void SoundFontLoader::FreeRetired() {
@@ -113,11 +124,15 @@ void SoundFontLoader::Load(const SoundFontRequest& request) {
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   // Hand over: wait for a previous swap's old instance to be freed, then offer this one.
   while (!worker_.OfferInstanceNonRt(instance)) {
+    if (Quitting()) return fail("shutting down before the swap");
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
     FreeRetired();
   }
-  for (int i = 0; i < 5000 && worker_.instance_pending(); ++i) {
+  for (int i = 0; i < 5000 && worker_.instance_pending() && !Quitting(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (worker_.instance_pending() && Quitting()) {
+    return fail("shutting down before the swap");  // the worker owns the offered instance
   }
   FreeRetired();
   slots_[static_cast<size_t>(request.slot)] = path;

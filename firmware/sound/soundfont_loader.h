@@ -52,6 +52,7 @@ class SoundFontLoader {
  private:
   void Run();
   void Load(const SoundFontRequest& request);
+  bool Quitting();
   void FreeRetired();
 
   FluidWorker& worker_;

@@ -3,6 +3,7 @@
 #include <fluidsynth.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -346,6 +347,46 @@ TEST(FluidLayer, LoaderSwapsInANewFontWithProgress) {
   EXPECT_GT(peak, 0.001f);
   EXPECT_EQ(driver.layers().timed_late(), 0u);
   loader.Stop();
+}
+
+TEST(FluidLayer, StopDuringALoadDoesNotWaitForTheSwap) {
+  // A shutdown (systemd stop, SIGTERM) while a font loads: the engine is stopped first, so the
+  // worker never takes the new instance; Stop must not wait for that hand-over (it used to wait
+  // 5 s, and the loader at SCHED_IDLE could be starved for longer). The load is slowed (the
+  // progress callback, on the loader thread between two reads, holds it for 300 ms) so that the
+  // stop lands inside it; nobody renders periods, as after engine.Stop().
+  const std::string font = test::TestSoundFont();
+  if (font.empty()) GTEST_SKIP() << "no General MIDI SoundFont installed";
+  SoundPatch patch = OneFluidLayer(0);
+  LayerDriver driver(patch, nullptr);
+  SoundFontLoader loader(driver.worker(), patch, kRate);
+  loader.Start();
+  std::atomic<bool> reading{false};
+  std::atomic<int> done{0};
+  std::string reason;
+  SoundFontRequest r;
+  r.name = fs::path(font).filename().string();
+  r.progress = [&](const std::string&, double) {
+    if (!reading.exchange(true)) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  };
+  r.done = [&](bool ok, const std::string& text) {
+    reason = text;
+    done.store(ok ? 1 : -1);
+  };
+  ASSERT_EQ(loader.RequestNonRt(r), "");
+  for (int i = 0; i < 10000 && !reading.load(); ++i) {
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  ASSERT_TRUE(reading.load());
+  const auto start = std::chrono::steady_clock::now();
+  loader.Stop();
+  const double stop_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("[ measure  ] Stop during a load returned in %.3f s (%s)\n", stop_s, reason.c_str());
+  EXPECT_LT(stop_s, 3.0);  // 0.3 s held + the load; the swap wait alone was 5 s
+  EXPECT_EQ(done.load(), -1);
+  EXPECT_NE(reason.find("shutting down"), std::string::npos) << reason;
+  EXPECT_EQ(driver.worker().swaps(), 0u);
 }
 
 TEST(FluidLayer, TheAudioThreadsSideAllocatesNothing) {

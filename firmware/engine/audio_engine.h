@@ -41,8 +41,11 @@ struct EngineConfig {
 /// Construction, Start, Stop: main thread. RenderPeriodRt: the audio thread only. Counters: any.
 class AudioEngine {
  public:
-  /// At most this many control commands are applied per period (the rest wait a period).
-  static constexpr int kMaxCommandsPerPeriod = 256;
+  /// At most this many control commands are applied per period (the rest wait a period): 192,000
+  /// a second at 128-frame periods, twice the 100,000/s OSC flood the box must absorb; half the
+  /// worker command queue (DspWorker::kCommandCapacity), so that a period of parameter
+  /// broadcasts fits with a block of lookahead.
+  static constexpr int kMaxCommandsPerPeriod = 512;
 
   AudioEngine(const EngineConfig& config, ControlQueue& control);
   ~AudioEngine();

@@ -177,7 +177,6 @@ int RunApp(const AppOptions& options) {
   layer_config.block_frames = stream_period;
   layer_config.workers = board.workers;
   layer_config.voices = board.dirt_voices;
-  layer_config.latency_frames = (stream_periods - 1) * stream_period;
   SampleLayer sample_layer(layer_config);
   const SampleBankConfig bank_config{board.samples_dir, layer_config.sample_rate,
                                      size_t{board.sample_memory_mb} << 20};
@@ -466,6 +465,7 @@ int RunApp(const AppOptions& options) {
         return std::string();
       }});
   osc.SetClock(&engine.clock());
+  dirt.SetClock(&engine.clock());
   osc.SetParamSource([&](dsp::ParamId id) { return engine.param_value(id); },
                      [&] { return engine.param_changes(); });
   const std::string osc_error = osc.Start();

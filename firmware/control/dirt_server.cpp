@@ -107,11 +107,19 @@ void DirtServer::Reply(lo_message to, const char* address, lo_message reply) {
   }
 }
 
+uint64_t DirtServer::FrameOfTimetag(lo_timetag tag) const {
+  // 0: at once ("immediately" = 0.1, or no clock yet); a time already past gives frame 1, which
+  // the layer plays at once and counts late.
+  if ((tag.sec == 0 && tag.frac <= 1) || clock_ == nullptr || !clock_->valid()) return 0;
+  const int64_t frame = clock_->FrameAtNonRt(EngineClock::NtpToRealtime(tag.sec, tag.frac));
+  return frame > 0 ? static_cast<uint64_t>(frame) : 1;
+}
+
 int DirtServer::Handle(const char* path, const char* types, lo_arg** argv, int argc,
                        lo_message message) {
   const std::string_view address = path != nullptr ? path : "";
   if (address == "/dirt/play") {
-    const uint64_t frame = layer_.clock().FrameForTimetag(lo_message_get_timestamp(message));
+    const uint64_t frame = FrameOfTimetag(lo_message_get_timestamp(message));
     const DirtPlayResult result =
         TranslateDirtPlay(types, argv, argc, frame, config_.synths, layer_.config().orbits);
     unknown_keys_.fetch_add(result.unknown_keys, std::memory_order_relaxed);

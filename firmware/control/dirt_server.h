@@ -15,6 +15,7 @@
 
 #include "firmware/control/dirt_translate.h"
 #include "firmware/control/rate_limit.h"
+#include "firmware/engine/engine_clock.h"
 #include "firmware/engine/sample_layer.h"
 #include "firmware/samples/sample_bank.h"
 
@@ -45,6 +46,9 @@ class DirtServer {
   DirtServer(const DirtServer&) = delete;
   DirtServer& operator=(const DirtServer&) = delete;
 
+  /// The engine clock that maps timetags to engine frames (the one OSC bundles use: one clock for
+  /// every timed input). Main thread, before Start; without one every event plays at once.
+  void SetClock(const EngineClock* clock) { clock_ = clock; }
   /// Binds the port and starts the thread. Main thread. Returns "" or an error message.
   std::string Start();
   /// Stops the thread and any reload in progress. Main thread.
@@ -66,12 +70,14 @@ class DirtServer {
   static void OnError(int number, const char* text, const char* where);
   int Handle(const char* path, const char* types, lo_arg** argv, int argc, lo_message message);
   void Refuse(std::string_view path, const std::string& reason);
+  uint64_t FrameOfTimetag(lo_timetag tag) const;
   void Reply(lo_message to, const char* address, lo_message reply);
   void StartReload(lo_message from);
   void ReloadThread(lo_address reply_to);
 
   DirtServerConfig config_;
   SampleLayer& layer_;
+  const EngineClock* clock_ = nullptr;
   lo_server_thread thread_ = nullptr;
   int port_ = 0;
   TokenBucket reply_limit_;

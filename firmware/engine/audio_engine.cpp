@@ -140,19 +140,18 @@ void AudioEngine::ApplyRt(const Command& command) {
   }
 }
 
-void AudioEngine::MixSampleLayerRt(int64_t period_start_ns) {
+void AudioEngine::MixSampleLayerRt() {
   uint32_t usable = 0;
   for (size_t w = 0; w < shares_.size(); ++w) {
     layer_blocks_[w] = shares_[w]->block_rt();
     if (shares_[w]->mode() == WorkerShare::Mode::kWorker) usable |= 1u << w;
   }
   SampleLayer& layer = *config_.sample_layer;
-  layer.MixPeriodRt(layer_blocks_.data(), usable, period_start_ns, layer_out_.data());
+  layer.MixPeriodRt(layer_blocks_.data(), usable, layer_out_.data());
   for (size_t i = 0; i < layer.synth_command_count_rt(); ++i) ApplyRt(layer.synth_command_rt(i));
 }
 
 void AudioEngine::RenderPeriodRt(int32_t* out) {
-  const int64_t period_start_ns = config_.sample_layer != nullptr ? hal::MonotonicNs() : 0;
   const uint32_t n = config_.workers;
   const uint32_t frames = config_.block_frames;
 
@@ -203,7 +202,7 @@ void AudioEngine::RenderPeriodRt(int32_t* out) {
     for (uint32_t i = 0; i < count; ++i) DispatchRt(host_commands_[i], block_start);
   }
   active_voices_.store(static_cast<uint32_t>(allocator_.ActiveCount()), std::memory_order_relaxed);
-  if (config_.sample_layer != nullptr) MixSampleLayerRt(period_start_ns);
+  if (config_.sample_layer != nullptr) MixSampleLayerRt();
 
   // 3. Mix and hand the blocks back so the workers render the next period now.
   for (uint32_t i = 0; i < frames; ++i) mix_[i] = 0.0f;

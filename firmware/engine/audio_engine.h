@@ -118,7 +118,7 @@ class AudioEngine {
   void ApplyRt(const Command& command);
   void SendRt(uint32_t voice, WorkerCommand command);
   void BroadcastRt(const WorkerCommand& command);
-  void MixSampleLayerRt(int64_t period_start_ns);
+  void MixSampleLayerRt();
   void DispatchRt(const Command& command, uint64_t block_start);
   void RenderLayersRt(int32_t* out);  // step 4 with a LayerHost: stereo
 

@@ -13,8 +13,7 @@ bool Earlier(uint64_t frame_a, uint64_t order_a, uint64_t frame_b, uint64_t orde
 
 }  // namespace
 
-SampleLayer::SampleLayer(const SampleLayerConfig& config)
-    : config_(config), clock_(config.sample_rate, config.latency_frames) {
+SampleLayer::SampleLayer(const SampleLayerConfig& config) : config_(config) {
   config_.workers = std::max<uint32_t>(1, config.workers);
   config_.orbits = std::clamp<uint32_t>(config.orbits, 1, dsp::kMaxOrbits);
   config_.block_frames = std::min(config.block_frames, dsp::SampleVoice::kMaxBlockFrames);
@@ -275,11 +274,8 @@ void SampleLayer::DispatchRt(const Pending& pending, uint64_t block_start) {
   played_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void SampleLayer::MixPeriodRt(const WorkerBlock* const* blocks, uint32_t usable, int64_t now_ns,
-                              float* out) {
+void SampleLayer::MixPeriodRt(const WorkerBlock* const* blocks, uint32_t usable, float* out) {
   const uint32_t frames = config_.block_frames;
-  const uint64_t period_frame = period_ * frames;
-  clock_.TickRt(period_frame, now_ns);
   usable_mask_ = usable;
 
   // 1. The workers' blocks of this period: free the voices that ended, sum the orbit buses.

@@ -30,7 +30,6 @@
 #include "dsp/sample_voice_allocator.h"
 #include "dsp/sample_voice_bank.h"
 #include "firmware/engine/command.h"
-#include "firmware/engine/dirt_clock.h"
 #include "firmware/engine/dirt_event.h"
 #include "firmware/engine/dsp_worker.h"
 #include "firmware/samples/sample_bank.h"
@@ -45,8 +44,6 @@ struct SampleLayerConfig {
   uint32_t voices = 128;          ///< Sample voices in all, spread evenly over the workers.
   uint32_t orbits = dsp::kMaxOrbits;
   float max_delay_s = 2.0f;  ///< Longest delaytime of the orbit delays, s.
-  /// Frames between rendering a frame and hearing it ((periods - 1) * period), for the clock.
-  uint32_t latency_frames = 256;
 };
 
 class SampleLayer final : public WorkerLayer {
@@ -79,16 +76,15 @@ class SampleLayer final : public WorkerLayer {
   /// them back: `blocks[w]` is the block share w took (nullptr: late or on standby), `usable`
   /// has bit w set when share w may take new voices. Mixes the workers' sample voices and the
   /// orbit effects into `out` (interleaved stereo, block_frames frames, overwritten) and
-  /// dispatches the events due in the blocks the workers render next. `now_ns`: CLOCK_MONOTONIC
-  /// at the start of the period (for the clock).
-  void MixPeriodRt(const WorkerBlock* const* blocks, uint32_t usable, int64_t now_ns, float* out);
+  /// dispatches the events due in the blocks the workers render next (event frames are engine
+  /// frames: the period count times block_frames, as AudioEngine and its EngineClock count).
+  void MixPeriodRt(const WorkerBlock* const* blocks, uint32_t usable, float* out);
   /// Synth note on/offs due this period (s mapped to a synth), for the engine to apply.
   /// Audio thread, after MixPeriodRt.
   size_t synth_command_count_rt() const { return synth_count_; }
   const Command& synth_command_rt(size_t i) const { return synth_commands_[i]; }
 
   const SampleLayerConfig& config() const { return config_; }
-  DirtClock& clock() { return clock_; }
 
   // Counters, any thread.
   uint64_t events_played() const { return played_.load(std::memory_order_relaxed); }
@@ -168,7 +164,6 @@ class SampleLayer final : public WorkerLayer {
   const SampleBank* retiring_ = nullptr;
   std::vector<uint64_t> retire_seq_;  // per worker: commands that include the CutAll
   uint64_t retire_after_period_ = 0;
-  DirtClock clock_;
   std::atomic<const SampleBank*> current_{nullptr};
   std::atomic<SampleBank*> offered_{nullptr};
   std::atomic<SampleBank*> retired_{nullptr};

@@ -218,7 +218,11 @@ TEST_F(DirtE2E, OnsetsLandOnTheirTimetagsAndParametersSoundAsSuperDirt) {
                  << " late blocks (host load): timing not measurable; rerun";
   }
   EXPECT_EQ(status->at("dirt_events"), 13);
-  EXPECT_EQ(status->at("dirt_played"), 13);
+  EXPECT_EQ(status->at("dirt_played"), 13)
+      << "dropped " << status->at("dirt_dropped_events") << ", late "
+      << status->at("dirt_late_events") << ", unknown sounds " << status->at("dirt_unknown_sounds")
+      << ", sample voices " << status->at("sample_voices") << ", workers on standby "
+      << status->at("workers_on_standby") << ", periods " << status->at("periods_played");
   EXPECT_EQ(status->at("dirt_late_events"), 0);
   EXPECT_EQ(status->at("dirt_bad_messages"), 0);
   double t0 = 0;

@@ -43,6 +43,10 @@ SoundSystem::~SoundSystem() { Stop(); }
 
 void SoundSystem::AttachAndStart(AudioEngine& engine) {
   engine.SetLayerHostNonRt(layers_.get());
+  ControlQueue::Producer* gen_lane = engine.control_queue().AddProducerNonRt();
+  if (gen_lane == nullptr)
+    LogWarning("generative mode: no free control queue lane; it stays silent");
+  gen_->SetLaneNonRt(gen_lane);  // its own producer lane: the player's thread pushes into it
   if (fluid_ != nullptr) {
     fluid_->Start();
     loader_->Start();
@@ -82,7 +86,7 @@ std::vector<StatusEntry> SoundSystem::Status() const {
       {"gen_playing", gen_->playing() ? 1.0 : 0.0},
       {"gen_bars", static_cast<double>(gen_->bars())},
       {"gen_notes", static_cast<double>(gen_->notes_queued())},
-      {"gen_late_notes", static_cast<double>(layers_->timed_late())},
+      {"gen_late_notes", static_cast<double>(layers_->gen_late())},
       {"gen_dropped_notes", static_cast<double>(gen_->notes_dropped())},
   };
   return entries;

@@ -20,6 +20,7 @@
 #include "firmware/engine/audio_thread.h"
 #include "firmware/engine/fault.h"
 #include "firmware/engine/worker_supervisor.h"
+#include "firmware/generative/gen_control.h"
 #include "firmware/health/boot_tuning.h"
 #include "firmware/health/watchdog.h"
 #include "firmware/log/log.h"
@@ -332,6 +333,12 @@ int RunApp(const AppOptions& options) {
     return std::make_pair(result.ok, result.path_or_error);
   };
   control_hooks.recording = [&] { return recorder.recording(); };
+  control_hooks.generative = [&](TargetKind kind, float value) {
+    ApplyGenControl(sound.gen(), kind, value);
+  };
+  control_hooks.generative_value = [&](TargetKind kind) {
+    return GenControlValue(sound.gen(), kind);
+  };
   Controls controls(controls_loaded.controls, control, control_hooks);
   auto patch_values = [](const Patch& patch) {
     ParamValues values{};

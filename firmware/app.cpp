@@ -237,7 +237,8 @@ int RunApp(const AppOptions& options) {
   uint64_t saved_changes = 0;  // watchdog thread only
   // Watchdog thread only: the first non-silent block has been logged.
   bool first_sound_logged = false;
-  watchdog_config.periodic = [&](int64_t) {
+  watchdog_config.periodic = [&](int64_t now_ns) {
+    sound.WatchTick(now_ns);  // the FluidSynth worker: logged and counted, not a restart reason
     if (!first_sound_logged && audio.first_sound().time_ns() != 0) {
       first_sound_logged = true;
       const int64_t at = audio.first_sound().time_ns();

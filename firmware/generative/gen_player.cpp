@@ -82,7 +82,7 @@ int GenPlayer::StepNonRt(uint64_t now_frame) {
     cc.max_voices = config_.max_voices;
     // The first bar starts a little after now, so its notes are queued in time.
     composer_.Init(cc, seed_.load(std::memory_order_relaxed),
-                   now_frame + static_cast<uint64_t>(config_.sample_rate * 0.1));
+                   now_frame + static_cast<uint64_t>(config_.sample_rate * config_.start_s));
     playing_.store(true, std::memory_order_relaxed);
   }
   if (!playing_.load(std::memory_order_relaxed) || lane_ == nullptr) return 0;

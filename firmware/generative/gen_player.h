@@ -31,6 +31,9 @@ struct GenPlayerConfig {
   double sample_rate = 48000.0;  ///< Hz.
   double lead_s = 0.5;           ///< A bar is composed this long before it starts, s.
   double poll_s = 0.02;          ///< The thread's wake-up interval, s.
+  /// The first bar starts this long after /gen/start is seen, s: more than the engine's latency
+  /// (a period and its lookahead blocks), or the first notes are late.
+  double start_s = 0.1;
   /// Voices each part may sound at once (pad, melody, bass): within the synth voices and the
   /// FluidSynth polyphony.
   std::array<int, generative::kParts> max_voices = {4, 1, 1};

@@ -168,7 +168,7 @@ class GenEngine {
   static constexpr double kRate = 44100.0;  // eighth notes fall off block boundaries
 
   GenEngine(uint16_t synth_channels, uint32_t block, uint32_t workers, uint32_t voices,
-            const GenerativeConfig& defaults)
+            const GenerativeConfig& defaults, double start_s = 0.1)
       : block_(block) {
     EngineConfig config;
     config.sample_rate = static_cast<float>(kRate);
@@ -188,6 +188,7 @@ class GenEngine {
     engine_->SetLayerHostNonRt(layers_.get());
     GenPlayerConfig gc;
     gc.sample_rate = kRate;
+    gc.start_s = start_s;
     player_ = std::make_unique<GenPlayer>(*layers_, defaults, gc);
     player_->SetLaneNonRt(engine_->control_queue().AddProducerNonRt());
     engine_->Start();
@@ -395,7 +396,7 @@ TEST(GenPlayer, EightHoursThroughTheEngineOfflineWithoutLateNotesOrMemoryGrowth)
   GenerativeConfig defaults;
   defaults.intensity = 0.8;
   constexpr uint32_t kPeriod = 8192;  // two periods < the player's 0.5 s lead: no late note
-  GenEngine rig(0, kPeriod, 1, 4, defaults);
+  GenEngine rig(0, kPeriod, 1, 4, defaults, /*start_s=*/0.5);  // > one period and its lookahead
   const uint64_t total = static_cast<uint64_t>(8.0 * 3600 * GenEngine::kRate / kPeriod);
   const uint64_t warm_up = static_cast<uint64_t>(600 * GenEngine::kRate / kPeriod);
   const uint64_t every = static_cast<uint64_t>(200 * GenEngine::kRate / kPeriod);

@@ -20,6 +20,7 @@
 #include "firmware/engine/audio_thread.h"
 #include "firmware/engine/fault.h"
 #include "firmware/engine/worker_supervisor.h"
+#include "firmware/generative/gen_control.h"
 #include "firmware/health/boot_tuning.h"
 #include "firmware/health/watchdog.h"
 #include "firmware/log/log.h"
@@ -235,7 +236,8 @@ int RunApp(const AppOptions& options) {
   uint64_t saved_changes = 0;  // watchdog thread only
   // Watchdog thread only: the first non-silent block has been logged.
   bool first_sound_logged = false;
-  watchdog_config.periodic = [&](int64_t) {
+  watchdog_config.periodic = [&](int64_t now_ns) {
+    sound.WatchTick(now_ns);  // the FluidSynth worker: logged and counted, not a restart reason
     if (!first_sound_logged && audio.first_sound().time_ns() != 0) {
       first_sound_logged = true;
       const int64_t at = audio.first_sound().time_ns();
@@ -331,6 +333,12 @@ int RunApp(const AppOptions& options) {
     return std::make_pair(result.ok, result.path_or_error);
   };
   control_hooks.recording = [&] { return recorder.recording(); };
+  control_hooks.generative = [&](TargetKind kind, float value) {
+    ApplyGenControl(sound.gen(), kind, value);
+  };
+  control_hooks.generative_value = [&](TargetKind kind) {
+    return GenControlValue(sound.gen(), kind);
+  };
   Controls controls(controls_loaded.controls, control, control_hooks);
   auto patch_values = [](const Patch& patch) {
     ParamValues values{};

@@ -28,12 +28,23 @@ bool TriggerTarget(const ControlTarget& target, ControlSink& sink) {
     case TargetKind::kPanic:
       sink.Send(Command{CommandType::kAllNotesOff});
       return true;
+    case TargetKind::kGenToggle:
+      sink.Generative(TargetKind::kGenToggle, 1.0f);
+      return true;
+    case TargetKind::kGenIntensity:
+    case TargetKind::kGenBpm:
+    case TargetKind::kGenMode:
+      return false;
   }
   return false;
 }
 
 void EncoderMapping::Steps(int steps, int64_t time_ns, ControlSink& sink) {
   if (steps == 0) return;
+  if (target_.kind != TargetKind::kParam && IsValueTarget(target_.kind)) {
+    GenSteps(steps, time_ns, sink);
+    return;
+  }
   if (target_.kind != TargetKind::kParam) {
     if (target_.kind == TargetKind::kPresetNext || target_.kind == TargetKind::kPresetPrev) {
       const int direction = target_.kind == TargetKind::kPresetNext ? 1 : -1;
@@ -64,9 +75,39 @@ void EncoderMapping::Steps(int steps, int64_t time_ns, ControlSink& sink) {
   sink.Send(Command{CommandType::kSetParam, 0, target_.param, value});
 }
 
+void EncoderMapping::GenSteps(int steps, int64_t time_ns, ControlSink& sink) {
+  if (time_ns - last_step_ns_ > kResyncNs) {
+    last_value_ = sink.GenerativeValue(target_.kind);
+    position_ = TargetPosition(target_, last_value_);
+  }
+  last_step_ns_ = time_ns;
+  float value = 0.0f;
+  if (target_.kind == TargetKind::kGenMode) {
+    const float lo = std::min(target_.min, target_.max);
+    const float hi = std::max(target_.min, target_.max);
+    value = std::clamp(std::round(last_value_) + static_cast<float>(steps), lo, hi);
+    position_ = TargetPosition(target_, value);
+  } else {
+    position_ = std::clamp(position_ + static_cast<float>(steps) / static_cast<float>(detents_),
+                           0.0f, 1.0f);
+    value = TargetValue(target_, position_);
+  }
+  if (value == last_value_) return;  // at the end of the range
+  last_value_ = value;
+  sink.Generative(target_.kind, value);
+}
+
 void AbsoluteMapping::Position(float position, ControlSink& sink) {
   const std::optional<float> from = position_;
   position_ = position;
+  if (target_.kind != TargetKind::kParam && IsValueTarget(target_.kind)) {
+    if (!from && first_is_baseline_) return;
+    const float value = TargetValue(target_, position);
+    if (last_sent_ && *last_sent_ == value) return;
+    last_sent_ = value;
+    sink.Generative(target_.kind, value);
+    return;
+  }
   if (target_.kind != TargetKind::kParam) {
     const bool was_low = from ? *from < 0.5f : !first_is_baseline_;
     if (was_low && position >= 0.5f) TriggerTarget(target_, sink);

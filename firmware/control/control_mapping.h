@@ -12,13 +12,14 @@
 
 namespace chronus::firmware {
 
-/// Performs a non-parameter target (preset step, recording, panic) once, e.g. on a button press.
-/// A parameter target does nothing here. Returns whether something was done.
+/// Performs a non-value target (preset step, recording, panic, gen_toggle) once, e.g. on a button
+/// press. A value target (IsValueTarget) does nothing here. Returns whether something was done.
 bool TriggerTarget(const ControlTarget& target, ControlSink& sink);
 
-/// A relative control (rotary encoder) on a target. A parameter moves by `steps` / `detents` of
-/// its curve per Steps call (an enum parameter by `steps` whole values); a non-parameter target
-/// is triggered once per step in either direction (preset_next/prev follow the turn's direction).
+/// A relative control (rotary encoder) on a target. A parameter, gen_intensity or gen_bpm moves by
+/// `steps` / `detents` of its curve per Steps call (an enum parameter and gen_mode by `steps`
+/// whole values: one mode per detent); a trigger target is triggered once per step in either
+/// direction (preset_next/prev follow the turn's direction).
 class EncoderMapping {
  public:
   /// After this long without a step the value is re-read from the engine (someone else may have
@@ -33,6 +34,8 @@ class EncoderMapping {
   void Steps(int steps, int64_t time_ns, ControlSink& sink);
 
  private:
+  void GenSteps(int steps, int64_t time_ns, ControlSink& sink);  // gen_intensity/bpm/mode
+
   ControlTarget target_;
   int detents_;
   float position_ = 0.0f;
@@ -41,9 +44,10 @@ class EncoderMapping {
 };
 
 /// An absolute control (pot, MIDI CC knob) on a target, with soft takeover: after ArmPickup, a
-/// parameter changes only once the control has passed the value set elsewhere. A non-parameter
-/// target is triggered when the control crosses the middle upwards (a CC switch pedal, a button
-/// sending 127/0).
+/// parameter changes only once the control has passed the value set elsewhere. gen_intensity and
+/// gen_bpm follow the position (no pickup); gen_mode picks the mode by position (7 equal slices).
+/// A trigger target (incl. gen_toggle) is triggered when the control crosses the middle upwards
+/// (a CC switch pedal, a button sending 127/0).
 class AbsoluteMapping {
  public:
   /// `first_is_baseline`: the first position only says where the control is and sends nothing

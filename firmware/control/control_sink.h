@@ -7,6 +7,7 @@
 #include <array>
 
 #include "dsp/synth_params.h"
+#include "firmware/control/control_target.h"
 #include "firmware/engine/command.h"
 
 namespace chronus::firmware {
@@ -33,6 +34,12 @@ class ControlSink {
   virtual void Act(ControlAction action, int arg) = 0;
   /// The parameter's value as the engine plays it now.
   virtual float ParamValue(dsp::ParamId id) = 0;
+  /// Sets a generative-mode target: gen_intensity 0..1, gen_bpm (quarter notes per minute),
+  /// gen_mode 0..6 (Ionian..Locrian); gen_toggle (value ignored) starts the mode, or stops it
+  /// when it plays. Takes effect at the next bar.
+  virtual void Generative(TargetKind kind, float value) = 0;
+  /// The generative target's current value (gen_toggle: 1 while the mode plays, else 0).
+  virtual float GenerativeValue(TargetKind kind) = 0;
 };
 
 }  // namespace chronus::firmware

@@ -19,9 +19,32 @@ constexpr NamedKind kKinds[] = {
     {"record_start", TargetKind::kRecordStart},
     {"record_stop", TargetKind::kRecordStop},
     {"panic", TargetKind::kPanic},
+    {"gen_intensity", TargetKind::kGenIntensity},
+    {"gen_bpm", TargetKind::kGenBpm},
+    {"gen_mode", TargetKind::kGenMode},
+    {"gen_toggle", TargetKind::kGenToggle},
 };
 
 }  // namespace
+
+bool GenTargetLimits(TargetKind kind, float* lo, float* hi) {
+  switch (kind) {
+    case TargetKind::kGenIntensity:
+      *lo = 0.0f;
+      *hi = 1.0f;
+      return true;
+    case TargetKind::kGenBpm:
+      *lo = 20.0f;
+      *hi = 300.0f;
+      return true;
+    case TargetKind::kGenMode:
+      *lo = 0.0f;
+      *hi = 6.0f;
+      return true;
+    default:
+      return false;
+  }
+}
 
 Curve DefaultCurve(dsp::ParamId id) {
   const std::string_view unit = dsp::Spec(id).unit;
@@ -33,6 +56,12 @@ std::string ParseTarget(std::string_view name, ControlTarget* out) {
     if (k.name == name) {
       *out = ControlTarget{};
       out->kind = k.kind;
+      if (k.kind == TargetKind::kGenBpm) {
+        out->min = 40.0f;
+        out->max = 160.0f;
+      } else if (k.kind == TargetKind::kGenMode) {
+        out->max = 6.0f;
+      }
       return {};
     }
   }
@@ -49,6 +78,16 @@ std::string ParseTarget(std::string_view name, ControlTarget* out) {
 }
 
 std::string CheckTarget(const ControlTarget& t) {
+  if (float lo = 0.0f, hi = 0.0f; GenTargetLimits(t.kind, &lo, &hi)) {
+    if (!(t.min >= lo && t.min <= hi && t.max >= lo && t.max <= hi)) {
+      return "min and max must lie within " + TargetName(t) + "'s range " + std::to_string(lo) +
+             ".." + std::to_string(hi);
+    }
+    if (t.curve == Curve::kLog && !(t.min > 0.0f && t.max > 0.0f)) {
+      return "a log curve needs min and max above 0";
+    }
+    return {};
+  }
   if (t.kind != TargetKind::kParam) return {};
   const dsp::ParamSpec& s = dsp::Spec(t.param);
   auto inside = [&](float v) { return v >= s.min && v <= s.max; };
@@ -70,6 +109,11 @@ float TargetValue(const ControlTarget& t, float position) {
   if (p == 1.0f) value = t.max;  // exact ends, whatever the rounding of pow
   if (p == 0.0f) value = t.min;
   if (t.kind == TargetKind::kParam && IsEnumParam(t.param)) value = std::round(value);
+  if (t.kind == TargetKind::kGenMode) {  // equal slices of the travel, one per mode
+    const float span = std::fabs(t.max - t.min);
+    const float index = std::min(std::floor(p * (span + 1.0f)), span);
+    value = t.min + (t.max >= t.min ? index : -index);
+  }
   return t.kind == TargetKind::kParam ? dsp::ClampToSpec(t.param, value) : value;
 }
 

@@ -99,6 +99,19 @@ class Controls::Sink final : public ControlSink {
                                         : dsp::Spec(id).default_value;
   }
 
+  void Generative(TargetKind kind, float value) override {
+    controls_.actions_.fetch_add(1);
+    if (!controls_.hooks_.generative) {
+      LogWarning("controls: the generative mode is not available");
+      return;
+    }
+    controls_.hooks_.generative(kind, value);
+  }
+
+  float GenerativeValue(TargetKind kind) override {
+    return controls_.hooks_.generative_value ? controls_.hooks_.generative_value(kind) : 0.0f;
+  }
+
  private:
   Controls& controls_;
   ControlQueue::Producer* lane_;

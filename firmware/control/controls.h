@@ -35,6 +35,10 @@ struct ControlHooks {
   /// Starts (true) or stops a take; returns {ok, path or error}.
   std::function<std::pair<bool, std::string>(bool start)> record;
   std::function<bool()> recording;
+  /// The generative mode's targets (gen_intensity, gen_bpm, gen_mode, gen_toggle; see
+  /// ControlSink::Generative) and their current values. Called on the control threads.
+  std::function<void(TargetKind, float)> generative;
+  std::function<float(TargetKind)> generative_value;
 };
 
 /// How the devices are opened: the hardware by default; tests pass scripted ones. Each returns

@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -132,17 +133,28 @@ class Entry {
     }
     if (!with_range) return true;
     const bool is_param = out->kind == TargetKind::kParam;
+    // gen_intensity and gen_bpm take a range and a curve, gen_mode a range (whole modes 0..6).
+    float gen_lo = 0.0f, gen_hi = 0.0f;
+    const bool is_gen = GenTargetLimits(out->kind, &gen_lo, &gen_hi);
     for (const char* range_key : {"min", "max", "curve"}) {
-      if (table_.get(range_key) != nullptr && !is_param) {
-        Fail(range_key, "only a parameter target has a range and a curve");
+      if (table_.get(range_key) == nullptr) continue;
+      if (!is_param && !is_gen) {
+        Fail(range_key, "only a parameter or gen_intensity/gen_bpm/gen_mode has a range");
+        return false;
+      }
+      if (out->kind == TargetKind::kGenMode && std::string_view(range_key) == "curve") {
+        Fail(range_key, "gen_mode steps through whole modes: no curve");
         return false;
       }
     }
-    if (!is_param) return true;
+    if (!is_param && !is_gen) return true;
     double min = out->min;
     double max = out->max;
-    const dsp::ParamSpec& spec = dsp::Spec(out->param);
-    if (!Number("min", &min, spec.min, spec.max) || !Number("max", &max, spec.min, spec.max)) {
+    const double lo = is_gen ? gen_lo : dsp::Spec(out->param).min;
+    const double hi = is_gen ? gen_hi : dsp::Spec(out->param).max;
+    if (!Number("min", &min, lo, hi) || !Number("max", &max, lo, hi)) return false;
+    if (out->kind == TargetKind::kGenMode && (min != std::round(min) || max != std::round(max))) {
+      Fail("min", "gen_mode's min and max are whole modes 0..6 (Ionian..Locrian)");
       return false;
     }
     out->min = static_cast<float>(min);
@@ -258,34 +270,33 @@ ControlsLoadResult ParseControlsToml(std::string_view text, std::string_view sou
                 claim_pin(r, "pin_b", e.pin_b);
                 if (r.ok()) c.encoders.push_back(e);
               });
-    EachEntry(
-        *controls, "button", "controls.", file, &result.errors,
-        [&](const toml::table& t, const std::string& where) {
-          ButtonControlConfig b;
-          b.name = where;
-          Entry r(t, where, file, &result.errors, "this button is disabled");
-          r.Known({"name", "pin", "target", "long_target", "active_low", "debounce_ms",
-                   "long_press_ms"});
-          r.String("name", &b.name, 32);
-          r.Int("pin", &b.pin, 0, kMaxPin, true);
-          r.Target("target", &b.target, true, false);
-          r.Target("long_target", &b.long_target, false, false);
-          r.Bool("active_low", &b.active_low);
-          double debounce_ms = 10.0;
-          double long_ms = 600.0;
-          r.Number("debounce_ms", &debounce_ms, 0.0, 100.0);
-          r.Number("long_press_ms", &long_ms, 100.0, 10000.0);
-          b.timing.debounce_ns = static_cast<int64_t>(debounce_ms * 1e6);
-          b.timing.long_press_ns = static_cast<int64_t>(long_ms * 1e6);
-          if (b.target.kind == TargetKind::kParam || b.long_target.kind == TargetKind::kParam) {
-            r.Fail("target",
-                   "a button triggers an action (preset_next, preset_prev, record, "
-                   "record_start, record_stop, panic), not a parameter");
-          }
-          if (!r.ok()) return;
-          claim_pin(r, "pin", b.pin);
-          if (r.ok()) c.buttons.push_back(b);
-        });
+    EachEntry(*controls, "button", "controls.", file, &result.errors,
+              [&](const toml::table& t, const std::string& where) {
+                ButtonControlConfig b;
+                b.name = where;
+                Entry r(t, where, file, &result.errors, "this button is disabled");
+                r.Known({"name", "pin", "target", "long_target", "active_low", "debounce_ms",
+                         "long_press_ms"});
+                r.String("name", &b.name, 32);
+                r.Int("pin", &b.pin, 0, kMaxPin, true);
+                r.Target("target", &b.target, true, false);
+                r.Target("long_target", &b.long_target, false, false);
+                r.Bool("active_low", &b.active_low);
+                double debounce_ms = 10.0;
+                double long_ms = 600.0;
+                r.Number("debounce_ms", &debounce_ms, 0.0, 100.0);
+                r.Number("long_press_ms", &long_ms, 100.0, 10000.0);
+                b.timing.debounce_ns = static_cast<int64_t>(debounce_ms * 1e6);
+                b.timing.long_press_ns = static_cast<int64_t>(long_ms * 1e6);
+                if (IsValueTarget(b.target.kind) || IsValueTarget(b.long_target.kind)) {
+                  r.Fail("target",
+                         "a button triggers an action (preset_next, preset_prev, record, "
+                         "record_start, record_stop, panic, gen_toggle), not a parameter");
+                }
+                if (!r.ok()) return;
+                claim_pin(r, "pin", b.pin);
+                if (r.ok()) c.buttons.push_back(b);
+              });
     EachEntry(*controls, "pot", "controls.", file, &result.errors,
               [&](const toml::table& t, const std::string& where) {
                 PotControlConfig p;

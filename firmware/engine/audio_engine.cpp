@@ -96,6 +96,19 @@ void AudioEngine::DispatchRt(const Command& command, uint64_t block_start) {
   ApplyRt(command);
 }
 
+void AudioEngine::RouteAndDispatchRt(const Command& command, uint64_t block_start) {
+  if (layer_host_ == nullptr) {
+    DispatchRt(command, block_start);
+    return;
+  }
+  Command synth = command;
+  if (layer_host_->RouteRt(command, block_start, &synth)) {
+    DispatchRt(synth, block_start);  // counts a late frame
+  } else if (command.frame != 0 && command.frame < block_start) {
+    late_events_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
 void AudioEngine::ApplyRt(const Command& command) {
   switch (command.type) {
     case CommandType::kNoteOn: {
@@ -175,24 +188,22 @@ void AudioEngine::RenderPeriodRt(int32_t* out) {
   for (auto& share : shares_) share->SetPeriodFrameRt(period_start);
   const uint64_t block_start = period_start + uint64_t{config_.lookahead_blocks} * frames;
   const uint64_t block_end = block_start + frames;
+  // With sound layers (FluidSynth, generative), the host takes its share of a command when the
+  // command is due (RouteAndDispatchRt), so that its layers play it on its frame too.
   Command command;
   for (int i = 0; i < kMaxCommandsPerPeriod && control_.popRt(&command); ++i) {
-    // With sound layers (FluidSynth, generative), the host takes its share of the command now
-    // and says what the synth voices get; their part is scheduled like any other command.
-    Command synth = command;
-    if (layer_host_ != nullptr && !layer_host_->RouteRt(command, &synth)) continue;
-    if (synth.frame == 0 || synth.frame < block_start) {
-      DispatchRt(synth, block_start);
-    } else if (scheduler_.PushRt(synth)) {
+    if (command.frame == 0 || command.frame < block_start) {
+      RouteAndDispatchRt(command, block_start);
+    } else if (scheduler_.PushRt(command)) {
       scheduled_events_.fetch_add(1, std::memory_order_relaxed);
     } else {
       scheduler_overflows_.fetch_add(1, std::memory_order_relaxed);
-      synth.frame = 0;
-      DispatchRt(synth, block_start);
+      command.frame = 0;
+      RouteAndDispatchRt(command, block_start);
     }
   }
   for (int i = 0; i < kMaxCommandsPerPeriod && scheduler_.HasDueRt(block_end); ++i) {
-    DispatchRt(scheduler_.PopRt(), block_start);
+    RouteAndDispatchRt(scheduler_.PopRt(), block_start);
   }
   pending_events_.store(static_cast<uint32_t>(scheduler_.size()), std::memory_order_relaxed);
   if (layer_host_ != nullptr) {

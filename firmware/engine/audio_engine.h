@@ -86,6 +86,8 @@ class AudioEngine {
   /// nullptr for the synth voices alone. Main thread, before the audio thread starts; `host` must
   /// outlive the audio thread's use of the engine.
   void SetLayerHostNonRt(LayerHost* host) { layer_host_ = host; }
+  /// The control queue the engine takes its commands from (to add a producer lane). Non-RT.
+  ControlQueue& control_queue() { return control_; }
 
   // Scheduled commands (Command::frame != 0). A command is dispatched to the workers in the
   // period in which its frame falls into the next block they render (lookahead_blocks ahead of
@@ -120,6 +122,8 @@ class AudioEngine {
   void BroadcastRt(const WorkerCommand& command);
   void MixSampleLayerRt();
   void DispatchRt(const Command& command, uint64_t block_start);
+  // A due command: through the layer host (when there is one), then DispatchRt.
+  void RouteAndDispatchRt(const Command& command, uint64_t block_start);
   void RenderLayersRt(int32_t* out);  // step 4 with a LayerHost: stereo
 
   EngineConfig config_;

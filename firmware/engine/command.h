@@ -23,6 +23,11 @@ struct Command {
   dsp::ParamId param = dsp::ParamId::kCutoffHz;
   float value = 0.0f;
   uint8_t channel = 0;  ///< kNoteOn / kNoteOff: MIDI channel 0..15 (OSC /note/* = 0, channel 1)
+  /// Producer generation of a note, 0 = none. The generative mode stamps its notes with its
+  /// current generation; the sound layers drop a stamped note whose generation is no longer current
+  /// when its frame comes (/gen/stop or a restart cancels what it had scheduled). See
+  /// SoundLayers::SetGenerationNonRt.
+  uint16_t generation = 0;
   /// Engine frame at which the command takes effect, sample-accurately: frame f of the engine's
   /// output stream is the f-th frame the audio thread rendered (period p starts at frame
   /// p * block_frames; see EngineClock for the mapping to time). 0 = apply at once (at the start

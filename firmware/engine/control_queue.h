@@ -58,6 +58,8 @@ class ControlQueue {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
+    /// Commands that can be pushed now without a drop. The producer thread.
+    size_t write_available() const { return queue_.write_available(); }
     uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
     /// Pushes that found the lane full and got in after waiting (pushNonRtWaiting). Any thread.
     uint64_t waits() const { return waits_.load(std::memory_order_relaxed); }

@@ -16,10 +16,14 @@ class LayerHost {
  public:
   virtual ~LayerHost() = default;
 
-  /// Routes one control command popped at a block boundary. Writes the command the synth voices
-  /// should apply into `*synth` and returns true, or returns false when the synth voices play no
-  /// part in it (the host sent it to its own layers). Audio thread.
-  virtual bool RouteRt(const Command& command, Command* synth) = 0;
+  /// Routes one control command when it is due: an immediate command (frame 0, or a frame already
+  /// past) in the period it is popped, a scheduled one in the period in which its frame falls into
+  /// the block the workers render next, which starts at engine frame `block_start` (the host
+  /// plays its own part of the command at `frame - block_start` into that block). Writes the
+  /// command the synth voices should apply into `*synth` (same frame) and returns true, or returns
+  /// false when the synth voices play no part in it (the host sent it to its own layers, or
+  /// dropped it). Audio thread.
+  virtual bool RouteRt(const Command& command, uint64_t block_start, Command* synth) = 0;
 
   /// Start of the period that plays frames [frame, frame + frames) (absolute engine frames),
   /// after the control commands: applies the host's timed events due before frame + frames.

@@ -64,35 +64,39 @@ void GenPlayer::Run() {
   }
 }
 
+void GenPlayer::NextGenerationNonRt() {
+  if (++generation_ == 0) generation_ = 1;  // 0 means "not stamped"
+  layers_.SetGenerationNonRt(generation_);
+}
+
 int GenPlayer::StepNonRt(uint64_t now_frame) {
   const auto lead = static_cast<uint64_t>(std::llround(config_.lead_s * config_.sample_rate));
   if (stop_requested_.exchange(false, std::memory_order_acq_rel)) {
-    layers_.SetTimedEpochNonRt(++epoch_);  // drops what is queued, releases what sounds
+    NextGenerationNonRt();  // drops what is scheduled, releases what sounds
     playing_.store(false, std::memory_order_relaxed);
   }
   if (start_requested_.exchange(false, std::memory_order_acq_rel)) {
-    layers_.SetTimedEpochNonRt(++epoch_);
+    NextGenerationNonRt();
     generative::ComposerConfig cc;
     cc.sample_rate = config_.sample_rate;
     cc.max_voices = config_.max_voices;
     // The first bar starts a little after now, so its notes are queued in time.
     composer_.Init(cc, seed_.load(std::memory_order_relaxed),
-                   now_frame + static_cast<uint64_t>(config_.sample_rate * 0.1));
+                   now_frame + static_cast<uint64_t>(config_.sample_rate * config_.start_s));
     playing_.store(true, std::memory_order_relaxed);
   }
-  if (!playing_.load(std::memory_order_relaxed)) return 0;
+  if (!playing_.load(std::memory_order_relaxed) || lane_ == nullptr) return 0;
   int composed = 0;
   while (composer_.next_bar_frame() < now_frame + lead &&
-         layers_.timed_room() >= generative::Composer::kMaxNotesPerBar) {
+         lane_->write_available() >= generative::Composer::kMaxNotesPerBar) {
     composer_.ComposeBar(params(), &bar_);
     for (const generative::GenNote& note : bar_) {
-      TimedNote timed;
-      timed.frame = note.frame;
-      timed.epoch = epoch_;
-      timed.channel = channels_[static_cast<size_t>(note.part)];
-      timed.note = note.note;
-      timed.velocity = note.velocity;
-      if (layers_.pushTimedNonRt(timed)) {
+      Command command{note.velocity > 0.0f ? CommandType::kNoteOn : CommandType::kNoteOff,
+                      note.note, dsp::ParamId::kCutoffHz, note.velocity,
+                      channels_[static_cast<size_t>(note.part)]};
+      command.frame = note.frame;
+      command.generation = generation_;
+      if (lane_->pushNonRt(command)) {
         notes_queued_.fetch_add(1, std::memory_order_relaxed);
       } else {
         notes_dropped_.fetch_add(1, std::memory_order_relaxed);

@@ -82,7 +82,9 @@ void FluidWorker::Run() {
     FluidBlock* block = nullptr;
     while (free_.pop(block)) {
       const int64_t start = hal::MonotonicNs();
+      render_started_ns_.store(start, std::memory_order_release);
       RenderBlock(block);
+      render_started_ns_.store(0, std::memory_order_release);
       ready_.push(block);
       blocks_rendered_.fetch_add(1, std::memory_order_relaxed);
       const auto took = static_cast<uint64_t>(hal::MonotonicNs() - start);

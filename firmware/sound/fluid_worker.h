@@ -107,6 +107,9 @@ class FluidWorker {
   bool stall_pending() const { return stall_ms_.load(std::memory_order_acquire) != 0.0; }
 
   uint64_t blocks_rendered() const { return blocks_rendered_.load(std::memory_order_relaxed); }
+  /// CLOCK_MONOTONIC start of the block render under way, 0 while the worker waits (for the
+  /// watchdog: fluid_watch.h). Any thread.
+  int64_t render_started_ns() const { return render_started_ns_.load(std::memory_order_acquire); }
   uint64_t worst_render_ns() const { return worst_render_ns_.load(std::memory_order_relaxed); }
   uint64_t swaps() const { return swaps_.load(std::memory_order_relaxed); }
   int voices_playing() const { return voices_.load(std::memory_order_relaxed); }
@@ -136,6 +139,7 @@ class FluidWorker {
   std::atomic<bool> setup_done_{false};
   std::atomic<double> stall_ms_{0.0};
   std::atomic<uint64_t> blocks_rendered_{0};
+  std::atomic<int64_t> render_started_ns_{0};
   std::atomic<uint64_t> worst_render_ns_{0};
   std::atomic<uint64_t> swaps_{0};
   std::atomic<int> voices_{0};

@@ -82,14 +82,28 @@ bool SoundLayers::RouteNoteRt(uint8_t channel, uint8_t note, float velocity, uin
   return to_synth;
 }
 
-bool SoundLayers::RouteRt(const Command& command, Command* synth) {
+bool SoundLayers::RouteRt(const Command& command, uint64_t block_start, Command* synth) {
   switch (command.type) {
     case CommandType::kNoteOn:
     case CommandType::kNoteOff: {
-      // The synth voices' part keeps the command's time (a timetagged bundle's frame); FluidSynth
-      // plays its part at the start of the next block.
       const float velocity = command.type == CommandType::kNoteOn ? command.value : 0.0f;
-      if (!RouteNoteRt(command.channel, command.note, velocity, 0, synth)) return false;
+      const uint8_t channel = command.channel & 15;
+      const uint8_t key = command.note & 127;
+      if (command.generation != 0) {
+        if (command.generation != generation_.load(std::memory_order_acquire)) {
+          gen_cancelled_.fetch_add(1, std::memory_order_relaxed);
+          return false;
+        }
+        if (command.frame < block_start) gen_late_.fetch_add(1, std::memory_order_relaxed);
+        gen_played_.fetch_add(1, std::memory_order_relaxed);
+        gen_held_[channel][key] = velocity > 0.0f ? command.generation : 0;
+      }
+      // The synth voices' part keeps the command's frame; FluidSynth plays its part at the same
+      // offset into the block its worker renders next (the block the synth workers render next:
+      // both render lookahead_blocks ahead).
+      const uint32_t offset =
+          command.frame > block_start ? static_cast<uint32_t>(command.frame - block_start) : 0;
+      if (!RouteNoteRt(channel, key, velocity, offset, synth)) return false;
       synth->frame = command.frame;
       return true;
     }
@@ -108,6 +122,20 @@ uint32_t SoundLayers::BeginPeriodRt(uint64_t frame, uint32_t frames, Command* sy
                                     uint32_t capacity) {
   frame_now_.store(frame, std::memory_order_release);
   uint32_t count = 0;
+  const uint16_t generation = generation_.load(std::memory_order_acquire);
+  if (generation != seen_generation_) {
+    // A new generative generation: release what the older ones left sounding.
+    seen_generation_ = generation;
+    for (uint8_t channel = 0; channel < 16; ++channel) {
+      for (uint8_t note = 0; note < 128; ++note) {
+        const uint16_t held = gen_held_[channel][note];
+        if (held == 0 || held == generation) continue;
+        gen_held_[channel][note] = 0;
+        Command off{CommandType::kNoteOff};
+        if (RouteNoteRt(channel, note, 0.0f, 0, &off) && count < capacity) synth[count++] = off;
+      }
+    }
+  }
   const uint32_t epoch = epoch_.load(std::memory_order_acquire);
   if (epoch != seen_epoch_) {
     // A new generation: release what the old one left sounding.

@@ -1,9 +1,11 @@
 // The sound layers of a patch, on the audio thread (a LayerHost for the AudioEngine): routes each
-// note by MIDI channel and key range to the synth voices and/or FluidSynth programs, plays the
-// generative mode's timed notes at their frames, and mixes the synth voices (mono, with their
-// layer's gain and pan) with the FluidSynth worker's stereo blocks (per-layer gain and pan are
-// MIDI volume and pan inside FluidSynth). The FluidSynth worker's stall story is in
-// fluid_worker.h.
+// note by MIDI channel and key range to the synth voices and/or FluidSynth programs when it is due
+// (at its frame: timetagged OSC and the generative mode's notes come through the engine's event
+// scheduler), drops the generative notes of a cancelled generation, plays timed notes queued
+// directly (pushTimedNonRt: fixed sequences of tests and benchmarks), and mixes the synth voices
+// (mono, with their layer's gain and pan) with the FluidSynth worker's stereo blocks (per-layer
+// gain and pan are MIDI volume and pan inside FluidSynth). The FluidSynth worker's stall story is
+// in fluid_worker.h.
 #pragma once
 
 #include <array>
@@ -20,7 +22,9 @@
 
 namespace chronus::firmware {
 
-/// A note at an absolute engine frame, from the generative mode (one producer thread).
+/// A note at an absolute engine frame, queued straight into the layers (one producer thread; the
+/// FluidSynth tests and tools/bench/fluid_bench play fixed sequences this way). It plays in the
+/// period whose frames contain it, i.e. lookahead blocks later than a Command with that frame.
 struct TimedNote {
   uint64_t frame = 0;     ///< Absolute engine frame (frames since the engine started).
   uint32_t epoch = 0;     ///< Generation of the producer; notes of an older epoch are dropped.
@@ -41,7 +45,7 @@ class SoundLayers final : public LayerHost {
   /// `fluid` may be null (synth only); it must outlive this object's use by the audio thread.
   SoundLayers(const SoundPatch& patch, FluidWorker* fluid, float sample_rate);
 
-  bool RouteRt(const Command& command, Command* synth) override;
+  bool RouteRt(const Command& command, uint64_t block_start, Command* synth) override;
   uint32_t BeginPeriodRt(uint64_t frame, uint32_t frames, Command* synth,
                          uint32_t capacity) override;
   void MixRt(const float* synth_mono, float* left, float* right, uint32_t frames) override;
@@ -53,6 +57,12 @@ class SoundLayers final : public LayerHost {
   /// Makes `epoch` the current generation: queued notes of other epochs are dropped and the notes
   /// they left sounding are released at the next block boundary. Any non-RT thread.
   void SetTimedEpochNonRt(uint32_t epoch) { epoch_.store(epoch, std::memory_order_release); }
+  /// Makes `generation` (non-zero) the generative mode's current one: notes stamped with another
+  /// generation (Command::generation) are dropped when they come due, and the notes they left
+  /// sounding are released at the next block boundary. Any non-RT thread.
+  void SetGenerationNonRt(uint16_t generation) {
+    generation_.store(generation, std::memory_order_release);
+  }
   /// The first frame of the period being played (for producers of timed notes). Any thread.
   uint64_t frame_now() const { return frame_now_.load(std::memory_order_acquire); }
 
@@ -68,6 +78,11 @@ class SoundLayers final : public LayerHost {
   /// Timed notes played, and those played after their frame had passed.
   uint64_t timed_played() const { return timed_played_.load(std::memory_order_relaxed); }
   uint64_t timed_late() const { return timed_late_.load(std::memory_order_relaxed); }
+  /// Generation-stamped notes played, those played after their frame had passed, and those
+  /// dropped because their generation had been cancelled.
+  uint64_t gen_played() const { return gen_played_.load(std::memory_order_relaxed); }
+  uint64_t gen_late() const { return gen_late_.load(std::memory_order_relaxed); }
+  uint64_t gen_cancelled() const { return gen_cancelled_.load(std::memory_order_relaxed); }
 
  private:
   // Routes one note; returns true and fills *synth when a synth layer takes it.
@@ -85,6 +100,10 @@ class SoundLayers final : public LayerHost {
   std::atomic<uint32_t> epoch_{0};
   uint32_t seen_epoch_ = 0;
   std::array<std::bitset<128>, 16> timed_held_{};  // audio thread: notes the timed queue left on
+  std::atomic<uint16_t> generation_{0};
+  uint16_t seen_generation_ = 0;
+  // Audio thread: the generation of each (channel, note) a stamped note left sounding, 0 = none.
+  std::array<std::array<uint16_t, 128>, 16> gen_held_{};
   std::atomic<uint64_t> frame_now_{0};
   std::atomic<uint64_t> fluid_late_{0};
   std::atomic<uint64_t> fluid_stalls_{0};
@@ -92,6 +111,9 @@ class SoundLayers final : public LayerHost {
   std::atomic<uint64_t> fluid_events_{0};
   std::atomic<uint64_t> timed_played_{0};
   std::atomic<uint64_t> timed_late_{0};
+  std::atomic<uint64_t> gen_played_{0};
+  std::atomic<uint64_t> gen_late_{0};
+  std::atomic<uint64_t> gen_cancelled_{0};
 };
 
 }  // namespace chronus::firmware

@@ -43,7 +43,15 @@ SoundSystem::~SoundSystem() { Stop(); }
 
 void SoundSystem::AttachAndStart(AudioEngine& engine) {
   engine.SetLayerHostNonRt(layers_.get());
+  ControlQueue::Producer* gen_lane = engine.control_queue().AddProducerNonRt();
+  if (gen_lane == nullptr)
+    LogWarning("generative mode: no free control queue lane; it stays silent");
+  gen_->SetLaneNonRt(gen_lane);  // its own producer lane: the player's thread pushes into it
   if (fluid_ != nullptr) {
+    FluidWorker* fluid = fluid_.get();
+    fluid_watch_ = std::make_unique<FluidWatch>(FluidWatchSources{
+        [fluid] { return fluid->render_started_ns(); },
+        [fluid] { return fluid->blocks_rendered(); }, [&engine] { return engine.periods(); }});
     fluid_->Start();
     loader_->Start();
     SoundFontRequest initial;
@@ -74,6 +82,9 @@ std::vector<StatusEntry> SoundSystem::Status() const {
       {"fluid_dropped_events", static_cast<double>(layers_->fluid_dropped_events())},
       {"fluid_voices", static_cast<double>(fluid_ != nullptr ? fluid_->voices_playing() : 0)},
       {"fluid_swaps", static_cast<double>(fluid_ != nullptr ? fluid_->swaps() : 0)},
+      {"fluid_stuck_episodes",
+       static_cast<double>(fluid_watch_ != nullptr ? fluid_watch_->episodes() : 0)},
+      {"fluid_stuck", fluid_watch_ != nullptr && fluid_watch_->stuck() ? 1.0 : 0.0},
       {"fluid_worst_render_us",
        static_cast<double>(fluid_ != nullptr ? fluid_->worst_render_ns() : 0) / 1000.0, true},
       {"sf_loads", static_cast<double>(loader_ != nullptr ? loader_->loads() : 0)},
@@ -82,7 +93,7 @@ std::vector<StatusEntry> SoundSystem::Status() const {
       {"gen_playing", gen_->playing() ? 1.0 : 0.0},
       {"gen_bars", static_cast<double>(gen_->bars())},
       {"gen_notes", static_cast<double>(gen_->notes_queued())},
-      {"gen_late_notes", static_cast<double>(layers_->timed_late())},
+      {"gen_late_notes", static_cast<double>(layers_->gen_late())},
       {"gen_dropped_notes", static_cast<double>(gen_->notes_dropped())},
   };
   return entries;

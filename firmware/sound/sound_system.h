@@ -11,6 +11,7 @@
 #include "firmware/control/osc_sound.h"
 #include "firmware/engine/audio_engine.h"
 #include "firmware/generative/gen_player.h"
+#include "firmware/sound/fluid_watch.h"
 #include "firmware/sound/fluid_worker.h"
 #include "firmware/sound/sound_layers.h"
 #include "firmware/sound/sound_patch.h"
@@ -38,6 +39,11 @@ class SoundSystem {
   /// player's thread.
   void AttachAndStart(AudioEngine& engine);
   void Stop();
+  /// The watchdog's check of the FluidSynth worker (fluid_watch.h): call on the watchdog thread
+  /// each tick. Nothing without a FluidSynth layer.
+  void WatchTick(int64_t now_ns) {
+    if (fluid_watch_ != nullptr) fluid_watch_->Tick(now_ns);
+  }
 
   /// /status.reply entries of the sound layers and the generative mode.
   std::vector<StatusEntry> Status() const;
@@ -58,6 +64,7 @@ class SoundSystem {
   std::unique_ptr<SoundFontLoader> loader_;
   std::unique_ptr<GenPlayer> gen_;
   std::unique_ptr<OscSoundHandler> osc_;
+  std::unique_ptr<FluidWatch> fluid_watch_;
   bool started_ = false;
 };
 

@@ -29,6 +29,7 @@ TEST(ControlsConfig, Rpi4ControlsBoardDescribesThePanel) {
   EXPECT_EQ(c.encoders[0].pin_b, 6u);
   EXPECT_EQ(c.encoders[1].target.kind, TargetKind::kPresetNext);
   EXPECT_EQ(c.buttons[1].long_target.kind, TargetKind::kPresetPrev);
+  EXPECT_EQ(c.buttons[0].long_target.kind, TargetKind::kGenToggle);
   EXPECT_EQ(c.leds[0].pin, 25u);
   ASSERT_EQ(c.midi.cc.size(), 2u);
   EXPECT_EQ(c.midi.cc[0].cc, 1);

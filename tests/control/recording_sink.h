@@ -1,6 +1,7 @@
 // A ControlSink that records what the mappings send, for the control tests.
 #pragma once
 
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -23,6 +24,15 @@ class RecordingSink : public ControlSink {
   }
   void Act(ControlAction action, int arg) override { actions.emplace_back(action, arg); }
   float ParamValue(dsp::ParamId id) override { return values[static_cast<size_t>(id)]; }
+  void Generative(TargetKind kind, float value) override {
+    generative.emplace_back(kind, value);
+    if (kind == TargetKind::kGenToggle) {
+      gen_values[kind] = gen_values[kind] > 0.5f ? 0.0f : 1.0f;
+    } else if (apply) {
+      gen_values[kind] = value;
+    }
+  }
+  float GenerativeValue(TargetKind kind) override { return gen_values[kind]; }
 
   std::vector<float> ParamsSent(dsp::ParamId id) const {
     std::vector<float> out;
@@ -34,6 +44,13 @@ class RecordingSink : public ControlSink {
 
   std::vector<Command> commands;
   std::vector<std::pair<ControlAction, int>> actions;
+  std::vector<std::pair<TargetKind, float>> generative;
+  // The generative mode as it plays (gen_toggle: 1 = playing): defaults intensity 0.5, 60 bpm,
+  // Dorian.
+  std::map<TargetKind, float> gen_values = {{TargetKind::kGenIntensity, 0.5f},
+                                            {TargetKind::kGenBpm, 60.0f},
+                                            {TargetKind::kGenMode, 1.0f},
+                                            {TargetKind::kGenToggle, 0.0f}};
   ParamValues values{};
   bool apply = true;
 };

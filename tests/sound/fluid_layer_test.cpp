@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "firmware/engine/audio_engine.h"
 #include "firmware/sound/fluid_instance.h"
 #include "firmware/sound/fluid_worker.h"
 #include "firmware/sound/sound_layers.h"
@@ -184,6 +185,60 @@ TEST(FluidLayer, WorkerPathEqualsFluidSynthDrivenDirectly) {
   EXPECT_LE(max_diff, 1e-6) << "equal within float rounding";
   std::printf("[ measure  ] max |ours - direct| = %g over %zu samples, rms %g\n", max_diff,
               direct.size(), std::sqrt(energy / static_cast<double>(direct.size())));
+}
+
+// A scheduled note (timetagged OSC, the generative mode) through the engine: its FluidSynth part
+// is routed when its frame comes, at its offset into the block, so it sounds from its frame (to
+// FluidSynth's own 64-frame granularity), not when the command was popped half a second earlier.
+TEST(FluidLayer, ScheduledNoteThroughTheEngineSoundsAtItsFrame) {
+  const std::string font = test::TestSoundFont();
+  if (font.empty()) GTEST_SKIP() << "no General MIDI SoundFont installed";
+  SoundPatch patch = OneFluidLayer(0);
+  patch.fluid.reverb = false;
+  patch.fluid.chorus = false;
+  ControlQueue queue;
+  EngineConfig config;
+  config.sample_rate = static_cast<float>(kRate);
+  config.block_frames = kBlock;
+  config.channels = 2;
+  config.workers = 1;
+  config.voices = 4;
+  AudioEngine engine(config, queue);
+  FluidWorker worker(FluidWorkerConfig{-1, 0, kBlock, 1}, MakeInstance(patch, font));
+  SoundLayers layers(patch, &worker, static_cast<float>(kRate));
+  engine.SetLayerHostNonRt(&layers);
+  ControlQueue::Producer* lane = queue.AddProducerNonRt();
+  engine.Start();
+  worker.Start();
+  const uint64_t frame = 150 * kBlock + 77;  // 0.4 s ahead, 77 frames into its block
+  Command on{CommandType::kNoteOn, 60, {}, 0.9f, 0};
+  on.frame = frame;
+  ASSERT_TRUE(lane->pushNonRt(on));
+  std::vector<int32_t> buffer(2 * kBlock);
+  std::vector<float> out;
+  const std::vector<DspWorker*> workers = engine.workers();
+  for (uint64_t p = 0; p < 200; ++p) {
+    for (DspWorker* w : workers) {
+      while (w->blocks_rendered() < p + 1) std::this_thread::yield();
+    }
+    while (worker.blocks_rendered() < p + 1) std::this_thread::yield();
+    engine.RenderPeriodRt(buffer.data());
+    for (uint32_t i = 0; i < kBlock; ++i) out.push_back(float(buffer[2 * i]) / 2147483648.0f);
+  }
+  worker.Stop();
+  engine.Stop();
+  long onset = -1;
+  for (size_t i = 0; i < out.size() && onset < 0; ++i) {
+    if (out[i] != 0.0f) onset = static_cast<long>(i);
+  }
+  std::printf("[ measure  ] FluidSynth note scheduled at frame %llu, onset %ld\n",
+              static_cast<unsigned long long>(frame), onset);
+  EXPECT_GE(onset, static_cast<long>(frame));
+  EXPECT_LE(onset, static_cast<long>(frame) + 64);
+  EXPECT_EQ(engine.scheduled_events(), 1u);
+  EXPECT_EQ(engine.late_events(), 0u);
+  EXPECT_EQ(layers.fluid_late_blocks(), 0u);
+  EXPECT_EQ(layers.fluid_events(), 1u);
 }
 
 TEST(FluidLayer, StalledWorkerFadesOutIsCountedAndComesBack) {
@@ -403,8 +458,8 @@ TEST(FluidLayer, TheAudioThreadsSideAllocatesNothing) {
   test::AllocCountScope scope;  // this thread in the role of the audio thread
   Command synth{CommandType::kAllNotesOff};
   for (int p = 0; p < 450; ++p) {  // 57600 frames: past the last timed note (52000)
-    driver.layers().RouteRt(Command{CommandType::kNoteOn, 60, {}, 0.5f, 0}, &synth);
-    driver.layers().RouteRt(Command{CommandType::kNoteOff, 60, {}, 0.0f, 0}, &synth);
+    driver.layers().RouteRt(Command{CommandType::kNoteOn, 60, {}, 0.5f, 0}, 0, &synth);
+    driver.layers().RouteRt(Command{CommandType::kNoteOff, 60, {}, 0.0f, 0}, 0, &synth);
     driver.Period(&out);
   }
   EXPECT_EQ(scope.allocations(), 0u);
@@ -435,33 +490,33 @@ TEST(SoundLayers, RoutesByChannelAndKeyRangeWithTransposeGainAndPan) {
   FluidEvent event;
 
   Command synth{CommandType::kAllNotesOff};
-  EXPECT_TRUE(layers.RouteRt(Command{CommandType::kNoteOn, 50, {}, 0.7f, 0}, &synth));
+  EXPECT_TRUE(layers.RouteRt(Command{CommandType::kNoteOn, 50, {}, 0.7f, 0}, 0, &synth));
   EXPECT_EQ(synth.type, CommandType::kNoteOn);
   EXPECT_EQ(synth.note, 62);
   EXPECT_FLOAT_EQ(synth.value, 0.7f);
   EXPECT_FALSE(worker.popEventForTest(&event));
 
-  EXPECT_FALSE(layers.RouteRt(Command{CommandType::kNoteOn, 72, {}, 1.0f, 0}, &synth));
+  EXPECT_FALSE(layers.RouteRt(Command{CommandType::kNoteOn, 72, {}, 1.0f, 0}, 0, &synth));
   ASSERT_TRUE(worker.popEventForTest(&event));
   EXPECT_EQ(event.type, FluidEvent::Type::kNoteOn);
   EXPECT_EQ(event.channel, 0);
   EXPECT_EQ(event.key, 72);
   EXPECT_EQ(event.velocity, 127);
 
-  EXPECT_FALSE(layers.RouteRt(Command{CommandType::kNoteOn, 40, {}, 0.5f, 1}, &synth));
+  EXPECT_FALSE(layers.RouteRt(Command{CommandType::kNoteOn, 40, {}, 0.5f, 1}, 0, &synth));
   EXPECT_FALSE(worker.popEventForTest(&event)) << "below the piano's key range on channel 2";
-  EXPECT_FALSE(layers.RouteRt(Command{CommandType::kNoteOn, 64, {}, 0.5f, 1}, &synth));
+  EXPECT_FALSE(layers.RouteRt(Command{CommandType::kNoteOn, 64, {}, 0.5f, 1}, 0, &synth));
   ASSERT_TRUE(worker.popEventForTest(&event));
   EXPECT_EQ(event.channel, 0);
   EXPECT_EQ(event.key, 64);
   EXPECT_EQ(event.velocity, 64);
 
-  EXPECT_FALSE(layers.RouteRt(Command{CommandType::kNoteOff, 36, {}, 0.0f, 9}, &synth));
+  EXPECT_FALSE(layers.RouteRt(Command{CommandType::kNoteOff, 36, {}, 0.0f, 9}, 0, &synth));
   ASSERT_TRUE(worker.popEventForTest(&event));
   EXPECT_EQ(event.type, FluidEvent::Type::kNoteOff);
   EXPECT_EQ(event.channel, 9);
 
-  EXPECT_FALSE(layers.RouteRt(Command{CommandType::kNoteOn, 60, {}, 0.5f, 5}, &synth));
+  EXPECT_FALSE(layers.RouteRt(Command{CommandType::kNoteOn, 60, {}, 0.5f, 5}, 0, &synth));
   EXPECT_FALSE(worker.popEventForTest(&event)) << "channel 6 has no layer";
 
   // Synth layer gain and pan on the mono synth mix: hard left at -6 dB.

@@ -280,6 +280,7 @@ void RunGenerative(const std::string& sf2, double seconds, uint32_t block) {
   cf::GenerativeConfig gen_config;
   gen_config.intensity = 0.8;
   cf::GenPlayer player(layers, gen_config, cf::GenPlayerConfig{});
+  player.SetLaneNonRt(control.AddProducerNonRt());  // notes through the engine's event scheduler
   engine.Start();
   worker.Start();
   player.StartMusicNonRt();
@@ -305,11 +306,13 @@ void RunGenerative(const std::string& sf2, double seconds, uint32_t block) {
   std::printf(
       "GENERATIVE seconds %.0f wall %.3f s x_realtime %.1f cpu_share_of_one_core %.2f %% "
       "(synth worker + FluidSynth worker + audio thread, serialised), bars %llu notes "
-      "%llu late %llu\n",
+      "%llu late %llu (engine late events %llu, scheduler overflows %llu)\n",
       seconds, took, seconds / took, 100.0 * took / seconds,
       static_cast<unsigned long long>(player.bars()),
       static_cast<unsigned long long>(player.notes_queued()),
-      static_cast<unsigned long long>(layers.timed_late()));
+      static_cast<unsigned long long>(layers.gen_late()),
+      static_cast<unsigned long long>(engine.late_events()),
+      static_cast<unsigned long long>(engine.scheduler_overflows()));
   std::printf("GENERATIVE rss after warm-up %.1f MB, max after %.1f MB, drift %.3f MB\n",
               static_cast<double>(rss_warm) / 1e6, static_cast<double>(rss_max) / 1e6,
               (static_cast<double>(rss_max) - static_cast<double>(rss_warm)) / 1e6);

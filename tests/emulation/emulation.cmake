@@ -14,13 +14,14 @@ set(CHRONUS_EMULATION_UNSUPPORTED
   # Spawn the arm64 chronus executable (an emulated process cannot exec a foreign binary: there
   # is no binfmt_misc) and play it in real time on the virtual card.
   firmware_integration_test failover_test service_test osc_hostile_test recording_crash_test
-  persistence_test boot_to_sound_test)
+  persistence_test boot_to_sound_test osc_timing_test chronusctl_test dirt_e2e_test
+  sound_e2e_test)
 
 if(CHRONUS_EMULATED_TESTS)
   add_compile_definitions(CHRONUS_EMULATED_TESTS=1)
   configure_file(${CMAKE_CURRENT_LIST_DIR}/labels.cmake.in ${CMAKE_BINARY_DIR}/tests/emulation_labels.cmake @ONLY)
   function(chronus_label_emulation_unsupported)
-    foreach(dir IN ITEMS dsp vcard recorder firmware state systemd fuzz)
+    foreach(dir IN ITEMS dsp vcard recorder firmware state systemd fuzz sound control hal package)
       if(EXISTS "${CMAKE_BINARY_DIR}/tests/${dir}")
         set_property(DIRECTORY "${PROJECT_SOURCE_DIR}/tests/${dir}" APPEND
                      PROPERTY TEST_INCLUDE_FILES "${CMAKE_BINARY_DIR}/tests/emulation_labels.cmake")

@@ -54,35 +54,27 @@ void EncoderMapping::Steps(int steps, int64_t time_ns, ControlSink& sink) {
     }
     return;
   }
-  if (time_ns - last_step_ns_ > kResyncNs) {
-    last_value_ = sink.ParamValue(target_.param);
-    position_ = TargetPosition(target_, last_value_);
-  }
-  last_step_ns_ = time_ns;
-  float value = 0.0f;
-  if (IsEnumParam(target_.param)) {
-    const float lo = std::min(target_.min, target_.max);
-    const float hi = std::max(target_.min, target_.max);
-    value = std::clamp(std::round(last_value_) + static_cast<float>(steps), lo, hi);
-    position_ = TargetPosition(target_, value);
-  } else {
-    position_ = std::clamp(position_ + static_cast<float>(steps) / static_cast<float>(detents_),
-                           0.0f, 1.0f);
-    value = TargetValue(target_, position_);
-  }
-  if (value == last_value_) return;  // at the end of the range
-  last_value_ = value;
-  sink.Send(Command{CommandType::kSetParam, 0, target_.param, value});
+  const std::optional<float> value = StepValue(steps, time_ns, IsEnumParam(target_.param),
+                                               [&] { return sink.ParamValue(target_.param); });
+  if (value) sink.Send(Command{CommandType::kSetParam, 0, target_.param, *value});
 }
 
 void EncoderMapping::GenSteps(int steps, int64_t time_ns, ControlSink& sink) {
+  const std::optional<float> value = StepValue(steps, time_ns, target_.kind == TargetKind::kGenMode,
+                                               [&] { return sink.GenerativeValue(target_.kind); });
+  if (value) sink.Generative(target_.kind, *value);
+}
+
+std::optional<float> EncoderMapping::StepValue(int steps, int64_t time_ns, bool whole_steps,
+                                               const std::function<float()>& current) {
+  // After a pause the target may have moved (OSC, a preset, MIDI): resume from its value.
   if (time_ns - last_step_ns_ > kResyncNs) {
-    last_value_ = sink.GenerativeValue(target_.kind);
+    last_value_ = current();
     position_ = TargetPosition(target_, last_value_);
   }
   last_step_ns_ = time_ns;
   float value = 0.0f;
-  if (target_.kind == TargetKind::kGenMode) {
+  if (whole_steps) {  // one choice per detent
     const float lo = std::min(target_.min, target_.max);
     const float hi = std::max(target_.min, target_.max);
     value = std::clamp(std::round(last_value_) + static_cast<float>(steps), lo, hi);
@@ -92,9 +84,9 @@ void EncoderMapping::GenSteps(int steps, int64_t time_ns, ControlSink& sink) {
                            0.0f, 1.0f);
     value = TargetValue(target_, position_);
   }
-  if (value == last_value_) return;  // at the end of the range
+  if (value == last_value_) return std::nullopt;  // at the end of the range
   last_value_ = value;
-  sink.Generative(target_.kind, value);
+  return value;
 }
 
 void AbsoluteMapping::Position(float position, ControlSink& sink) {

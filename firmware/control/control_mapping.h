@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 
 #include "firmware/control/control_sink.h"
@@ -35,6 +36,10 @@ class EncoderMapping {
 
  private:
   void GenSteps(int steps, int64_t time_ns, ControlSink& sink);  // gen_intensity/bpm/mode
+  // The value `steps` detents move to (whole_steps: one choice per detent), or nullopt at the
+  // end of the range; `current` reads the target's value after a pause.
+  std::optional<float> StepValue(int steps, int64_t time_ns, bool whole_steps,
+                                 const std::function<float()>& current);
 
   ControlTarget target_;
   int detents_;

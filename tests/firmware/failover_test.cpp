@@ -15,6 +15,7 @@
 
 #include "tests/support/audio_analysis.h"
 #include "tests/support/firmware_process.h"
+#include "tests/support/sanitizer.h"
 
 namespace chronus::test {
 namespace {
@@ -177,7 +178,16 @@ TEST(Failover, Stall50msRepeated) { CheckFaultRun({"stall:0:50", Repeats(), 0.25
 // Longer than the supervisor's 250 ms "stuck" limit: the worker is replaced, not waited for.
 TEST(Failover, Stall500msRepeated) { CheckFaultRun({"stall:0:500", Repeats(), 0.8}, true); }
 
-TEST(Failover, SpinForeverRepeated) { CheckFaultRun({"spin:0", Repeats(), 0.5}, true); }
+TEST(Failover, SpinForeverRepeated) {
+  if (kSanitized) {
+    // Each abandoned thread keeps spinning (demoted to SCHED_IDLE): with the sanitizer's several-
+    // fold slowdown of every other thread, ten of them on 2 cores make the healthy worker miss
+    // deadlines too, which this test's premise (one faulty worker) excludes. The dev build runs
+    // it; ThrowRepeated and the stall tests cover replacement under a sanitizer.
+    GTEST_SKIP() << "ten abandoned spinning threads plus a sanitizer's slowdown; not under one";
+  }
+  CheckFaultRun({"spin:0", Repeats(), 0.5}, true);
+}
 
 TEST(Failover, ThrowRepeated) { CheckFaultRun({"throw:0", Repeats(), 0.3}, true); }
 

@@ -208,6 +208,9 @@ TEST_F(SoundE2E, MissingAndCorruptSoundFontsAreRefusedAndTheSoundKeepsPlaying) {
   EXPECT_EQ(Status("sf_load_failures"), 3);
   EXPECT_EQ(Status("sf_loads"), 1);
   EXPECT_EQ(Status("fluid_swaps"), 1);
+  // The chords above end with note-offs; their voices release. After 3 s of quiet nothing of
+  // them should sound (a decaying voice ending while a new note starts could hide the new one).
+  Sleep(3.0);
   const double piano_voices = Status("fluid_voices");
   Note(2, 60, 0.8f);
   Sleep(0.3);

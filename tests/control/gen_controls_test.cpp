@@ -16,6 +16,7 @@
 #include "firmware/generative/gen_player.h"
 #include "hal/rt/clock.h"
 #include "recording_sink.h"
+#include "scripted_backends.h"
 
 namespace chronus::firmware {
 namespace {
@@ -177,61 +178,8 @@ TEST(GenControlMapping, PotSetsValuesPicksModesAndTogglesOnTheMiddle) {
   EXPECT_FLOAT_EQ(sink.gen_values[TargetKind::kGenToggle], 1.0f);
 }
 
-// An ADC whose channels the test sets.
-class FakeAdc : public hal::adc::AdcReader {
- public:
-  std::string Read(int channel, uint16_t* value) override {
-    *value = raw[channel].load();
-    return {};
-  }
-  uint16_t full_scale() const override { return 1023; }
-  int channels() const override { return 8; }
-  std::atomic<uint16_t> raw[8] = {};
-};
-
-// GPIO lines whose edges the test scripts (idle high: pull-ups).
-class ScriptedLines : public hal::gpio::GpioLines {
- public:
-  ScriptedLines() {
-    for (bool& l : levels_) l = true;
-  }
-  bool Level(unsigned offset) override {
-    std::lock_guard lock(mutex_);
-    return offset < 64 ? levels_[offset] : true;
-  }
-  std::string Wait(int timeout_ms, std::vector<hal::gpio::LineEvent>* events) override {
-    std::unique_lock lock(mutex_);
-    auto ready = [&] { return !pending_.empty() || woken_; };
-    if (timeout_ms < 0) {
-      cv_.wait(lock, ready);
-    } else {
-      cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), ready);
-    }
-    woken_ = false;
-    for (const auto& e : pending_) events->push_back(e);
-    pending_.clear();
-    return {};
-  }
-  void Set(unsigned, bool) override {}
-  void Wake() override {
-    std::lock_guard lock(mutex_);
-    woken_ = true;
-    cv_.notify_all();
-  }
-  void Edge(unsigned offset, bool level) {
-    std::lock_guard lock(mutex_);
-    levels_[offset] = level;
-    pending_.push_back({offset, level, hal::MonotonicNs()});
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<hal::gpio::LineEvent> pending_;
-  bool levels_[64] = {};
-  bool woken_ = false;
-};
+using testing::FakeAdc;
+using testing::ScriptedLines;
 
 template <typename F>
 bool WaitFor(F done, std::chrono::milliseconds timeout = 2000ms) {
@@ -288,17 +236,17 @@ TEST(GenControls, PotAndButtonThroughTheControlThreadsReachTheGenPlayer) {
   adc->raw[2] = 1023;  // full up: 160 bpm
   EXPECT_TRUE(WaitFor([&] { return player.params().bpm > 159.0; })) << player.params().bpm;
   // The button: pressed and released -> the mode starts (at the player's next step).
-  lines->Edge(17, false);
+  lines->Edges({{17, false}}, 0);
   std::this_thread::sleep_for(60ms);
-  lines->Edge(17, true);
+  lines->Edges({{17, true}}, 0);
   EXPECT_TRUE(WaitFor([&] {
     player.StepNonRt(48000);
     return player.playing();
   }));
   EXPECT_GT(player.bars(), 0u);
-  lines->Edge(17, false);
+  lines->Edges({{17, false}}, 0);
   std::this_thread::sleep_for(60ms);
-  lines->Edge(17, true);
+  lines->Edges({{17, true}}, 0);
   EXPECT_TRUE(WaitFor([&] {
     player.StepNonRt(96000);
     return !player.playing();

@@ -37,19 +37,65 @@ struct RunResult {
   std::map<std::string, double> status;
   double max_residual = 0;
   int64_t checked_frames = 0;
+  int silent_gaps = 0;        // runs of exact silence inside the checked range (see CheckSine)
+  std::filesystem::path dir;  // the run's files: kept and its log printed when a check fails
 };
 
-// Largest deviation of x from a pure sinusoid of `hz`: x[n+1] - 2cos(w)x[n] + x[n-1] is 0 for any
-// sine of that frequency whatever its phase and amplitude; a gap, a jump or a repeated block is
-// not.
+// After a run's checks: prints the firmware's log when one failed (the files stay for a look),
+// removes the run's files otherwise.
+void ReportOrRemove(const RunResult& result) {
+  if (result.dir.empty()) return;
+  if (!::testing::Test::HasFailure()) {
+    std::filesystem::remove_all(result.dir);
+    return;
+  }
+  std::ifstream log(result.dir / "firmware.log");
+  std::printf("--- firmware log (%s) ---\n%s--- end of log ---\n", result.dir.c_str(),
+              std::string(std::istreambuf_iterator<char>(log), {}).c_str());
+}
+
+// Largest deviation of x from a pure sinusoid of `hz` in [from, to): x[n+1] - 2cos(w)x[n] + x[n-1]
+// is 0 for any sine of that frequency whatever its phase and amplitude; a gap, a jump or a
+// repeated block is not.
 double MaxSineResidual(const std::vector<float>& x, int64_t from, int64_t to, double hz) {
   const double c = 2.0 * std::cos(2.0 * std::numbers::pi * hz / kRate);
   double worst = 0;
-  for (int64_t n = std::max<int64_t>(from, 1); n + 1 < to; ++n) {
+  for (int64_t n = from + 1; n + 1 < to; ++n) {  // x[from, to) only
     const double r = double(x[size_t(n + 1)]) - c * x[size_t(n)] + double(x[size_t(n - 1)]);
     worst = std::max(worst, std::fabs(r));
   }
   return worst;
+}
+
+// Checks that x[from, to) is one sine of `hz`, except for runs of exact silence: the virtual card
+// writes silence into its capture for the time an xrun lasts (the "DMA" stops), and a VM
+// scheduling gap longer than the buffer causes one. The parts between silent runs are checked
+// each on its own (the tone continues after the gap, but not in phase with what the gap hid);
+// the caller compares the number of silent runs with the xruns counted. A share the standby path
+// failed to cover would also be a silent period: one per fault, far more than the VM's xruns.
+void CheckSine(const std::vector<float>& x, int64_t from, int64_t to, double hz,
+               RunResult* result) {
+  constexpr int64_t kMinGap = 32;  // a 440 Hz tone is never exactly 0 for 32 frames in a row
+  int64_t segment_start = from;
+  int64_t n = from;
+  while (n < to) {
+    if (x[size_t(n)] != 0.0f) {
+      ++n;
+      continue;
+    }
+    int64_t end = n;
+    while (end < to && x[size_t(end)] == 0.0f) ++end;
+    if (end - n >= kMinGap) {
+      result->max_residual =
+          std::max(result->max_residual, MaxSineResidual(x, segment_start, n, hz));
+      result->checked_frames += n - segment_start;
+      ++result->silent_gaps;
+      segment_start = end;
+    }
+    n = end;
+  }
+  result->max_residual = std::max(result->max_residual, MaxSineResidual(x, segment_start, to, hz));
+  result->checked_frames += to - segment_start;
 }
 
 RunResult RunWithFaults(const FaultRun& run) {
@@ -59,6 +105,7 @@ RunResult RunWithFaults(const FaultRun& run) {
       ("chronus-fo-" + std::to_string(getpid()) + "-" +
        std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
   fs::create_directories(dir);
+  result.dir = dir;
   const int port = FreeUdpPort();
   const std::string capture = (dir / "capture.wav").string();
   std::vector<std::string> args = {"--board",      "dev-virtual",
@@ -113,33 +160,40 @@ RunResult RunWithFaults(const FaultRun& run) {
   // From the sustain (the decay is over after 0.3 s) to the end of the run.
   const int64_t from = onset + int64_t(0.3 * kRate);
   const int64_t to = wav.frames - int64_t(0.05 * kRate);
-  result.max_residual = MaxSineResidual(wav.mono, from, to, 440.0);
-  result.checked_frames = to - from;
+  CheckSine(wav.mono, from, to, 440.0, &result);
   result.ok = true;
-  fs::remove_all(dir);
   return result;
 }
 
-// Runs `run`, retrying (up to 4 times) a run in which the VM itself caused an xrun: an xrun puts
-// silence into the capture, which is the VM's doing, not the fault's.
+// Runs `run`, again (up to 6 attempts) when the VM itself caused an xrun and the run does not
+// pass: an xrun's silence is the VM's doing, not the fault's, and the cover the standby path gives
+// around it is not what is being tested. A run with xruns whose output passes every check counts.
 void CheckFaultRun(const FaultRun& run, bool replaced) {
   RunResult result;
-  int attempt = 0;
-  for (; attempt < 4; ++attempt) {
+  for (int attempt = 0; attempt < 6; ++attempt) {
+    if (attempt > 0) std::filesystem::remove_all(result.dir);
     result = RunWithFaults(run);
-    ASSERT_TRUE(result.ok) << result.error;
-    if (result.status["xruns"] == 0) break;
-    std::printf("[ measure  ] %s: %.0f xruns from the VM, run again\n", run.kind.c_str(),
-                result.status["xruns"]);
+    if (!result.ok) {
+      ADD_FAILURE() << result.error;
+      ReportOrRemove(result);
+      return;
+    }
+    const double xruns = result.status["xruns"];
+    if (xruns == 0 || (result.silent_gaps <= xruns && result.max_residual < 2e-3)) break;
+    std::printf("[ measure  ] %s: %.0f xruns from the VM, %d silent gaps, run again\n",
+                run.kind.c_str(), xruns, result.silent_gaps);
   }
   auto& s = result.status;
   std::printf(
       "[ measure  ] %s x%d: failovers %.0f, handbacks %.0f, replacements %.0f, standby periods "
-      "%.0f, late blocks %.0f, xruns %.0f, max deviation from the sine %.2e over %lld frames\n",
+      "%.0f, late blocks %.0f, xruns %.0f, silent gaps %d, max deviation from the sine %.2e over "
+      "%lld frames\n",
       run.kind.c_str(), run.count, s["failovers"], s["handbacks"], s["worker_replacements"],
-      s["standby_periods"], s["late_blocks"], s["xruns"], result.max_residual,
+      s["standby_periods"], s["late_blocks"], s["xruns"], result.silent_gaps, result.max_residual,
       static_cast<long long>(result.checked_frames));
-  ASSERT_EQ(s["xruns"], 0) << "the VM caused xruns in every attempt";
+  // Silence in the capture only where the VM caused an xrun (at most one gap each): never a
+  // period the standby path should have covered.
+  EXPECT_LE(result.silent_gaps, s["xruns"]);
   // Every fault made the worker miss its deadline, and each miss was covered in its own period.
   EXPECT_GE(s["failovers"], run.count);
   EXPECT_EQ(s["late_blocks"], s["standby_periods"]);
@@ -153,18 +207,21 @@ void CheckFaultRun(const FaultRun& run, bool replaced) {
   } else {
     EXPECT_GE(s["handbacks"], run.count);
   }
+  ReportOrRemove(result);
 }
 
 TEST(Failover, Stall5ms) {
   // 5 ms is less than the slack of a 512-frame period: the worker may not even be late.
   RunResult result = RunWithFaults({"stall:0:5", 10, 0.2});
   ASSERT_TRUE(result.ok) << result.error;
-  std::printf("[ measure  ] stall 5 ms x10: failovers %.0f, xruns %.0f, max deviation %.2e\n",
-              result.status["failovers"], result.status["xruns"], result.max_residual);
-  if (result.status["xruns"] == 0) {
-    EXPECT_LT(result.max_residual, 2e-3);
-  }
+  std::printf(
+      "[ measure  ] stall 5 ms x10: failovers %.0f, xruns %.0f, silent gaps %d, max deviation "
+      "%.2e\n",
+      result.status["failovers"], result.status["xruns"], result.silent_gaps, result.max_residual);
+  EXPECT_LE(result.silent_gaps, result.status["xruns"]);
+  EXPECT_LT(result.max_residual, 2e-3);
   EXPECT_EQ(result.status["workers_on_standby"], 0);
+  ReportOrRemove(result);
 }
 
 // Faults per run: 10 in the test suite; tools/soak/failover sets CHRONUS_FAILOVER_COUNT=100.

@@ -147,7 +147,13 @@ int OscClient::OnReply(const char* path, const char* types, lo_arg** argv, int a
   return 0;
 }
 
+void OscClient::HandlePending() {
+  while (lo_server_recv_noblock(server_, 0) > 0) {
+  }
+}
+
 std::optional<std::map<std::string, double>> OscClient::Status(int timeout_ms) {
+  HandlePending();
   status_.reset();
   lo_message m = lo_message_new();
   Send("/status", m);
@@ -158,6 +164,7 @@ std::optional<std::map<std::string, double>> OscClient::Status(int timeout_ms) {
 }
 
 std::optional<std::map<std::string, std::string>> OscClient::Health(int timeout_ms) {
+  HandlePending();
   health_.reset();
   lo_message m = lo_message_new();
   Send("/health", m);

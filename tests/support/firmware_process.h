@@ -42,7 +42,9 @@ class OscClient {
   lo_server server() const { return server_; }
   /// Sends a message built by the caller (not freed).
   bool Send(const char* path, lo_message message);
-  /// Sends /status and waits for /status.reply; returns the key/value pairs.
+  /// Sends /status and waits for /status.reply; returns the key/value pairs. Replies to earlier
+  /// requests that arrived after those requests gave up (a firmware still starting) are handled
+  /// first and never taken for this request's answer.
   std::optional<std::map<std::string, double>> Status(int timeout_ms);
   /// Sends /health and waits for /health.reply; values as text (numbers formatted with %g).
   std::optional<std::map<std::string, std::string>> Health(int timeout_ms);
@@ -57,6 +59,8 @@ class OscClient {
   std::vector<std::pair<std::string, float>> TakeParams(int ms);
 
  private:
+  /// Handles every message already waiting on the reply port (stale replies included).
+  void HandlePending();
   static int OnReply(const char* path, const char* types, lo_arg** argv, int argc,
                      lo_message message, void* user_data);
   lo_address address_ = nullptr;

@@ -226,7 +226,6 @@ int RunApp(const AppOptions& options) {
 
   std::atomic<OscServer*> osc_running{nullptr};  // set once the OSC server runs
   lo_address ping_address = nullptr;             // the watchdog's liveness probe target
-  uint64_t no_control_counter = 0;               // watchdog thread only
   const hal::watchdog::SystemdNotifier systemd;
   WatchdogConfig watchdog_config;
   if (systemd.WatchdogInterval().count() > 0) {
@@ -263,16 +262,16 @@ int RunApp(const AppOptions& options) {
       ProgressSources{[&] { return engine.periods(); },
                       [&] {
                         // The control thread answers the watchdog's /ping; without a running OSC
-                        // server there is nothing to watch.
+                        // server no probe goes out and the control thread is not judged.
                         OscServer* server = osc_running.load();
-                        return server != nullptr ? server->pings() : ++no_control_counter;
+                        return server != nullptr ? server->pings() : uint64_t{0};
                       },
                       [&] {
-                        if (osc_running.load() != nullptr && ping_address != nullptr) {
-                          lo_message ping = lo_message_new();
-                          SendFromOwnSocketNonRt(ping_address, "/ping", ping);  // watchdog thread
-                          lo_message_free(ping);
-                        }
+                        if (osc_running.load() == nullptr || ping_address == nullptr) return false;
+                        lo_message ping = lo_message_new();
+                        SendFromOwnSocketNonRt(ping_address, "/ping", ping);  // watchdog thread
+                        lo_message_free(ping);
+                        return true;
                       }},
       [&] {
         if (wedged_reported) LogInfo("watchdog: every thread makes progress again");

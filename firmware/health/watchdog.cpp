@@ -35,7 +35,7 @@ std::string Watchdog::CheckProgress() {
   if (!supervisor_.AnyWorkerProgressing()) problems += "all DSP workers wedged; ";
   if (sources_.control_alive) {
     const uint64_t control = sources_.control_alive();
-    if (control == last_control_) problems += "control thread wedged; ";
+    if (control_probed_ && control == last_control_) problems += "control thread wedged; ";
     last_control_ = control;
   }
   return problems;
@@ -44,7 +44,7 @@ std::string Watchdog::CheckProgress() {
 void Watchdog::Run() {
   pthread_setname_np(pthread_self(), "chronus-wdog");
   int64_t next_check = hal::MonotonicNs() + config_.alive_interval.count() * 1000000;
-  if (sources_.probe_control) sources_.probe_control();
+  control_probed_ = sources_.probe_control && sources_.probe_control();
   while (!stop_.load()) {
     std::this_thread::sleep_for(config_.tick);
     const int64_t now = hal::MonotonicNs();
@@ -60,7 +60,8 @@ void Watchdog::Run() {
       wedged_count_.fetch_add(1, std::memory_order_relaxed);
       if (wedged_) wedged_(problems);
     }
-    if (sources_.probe_control) sources_.probe_control();  // answered before the next check
+    // Answered before the next check.
+    control_probed_ = sources_.probe_control && sources_.probe_control();
   }
 }
 

@@ -28,7 +28,9 @@ struct WatchdogConfig {
 struct ProgressSources {
   std::function<uint64_t()> audio_periods;  ///< Periods the audio thread completed.
   std::function<uint64_t()> control_alive;  ///< A counter the control thread advances.
-  std::function<void()> probe_control;      ///< Asks the control thread to advance it.
+  /// Asks the control thread to advance it; returns false when no probe could go out (no control
+  /// server running yet): the next check then does not judge the control thread.
+  std::function<bool()> probe_control;
 };
 
 /// Start/Stop from the main thread.
@@ -56,6 +58,7 @@ class Watchdog {
   std::thread thread_;
   uint64_t last_periods_ = 0;
   uint64_t last_control_ = 0;
+  bool control_probed_ = false;  // a probe went out since the last check
   std::atomic<uint64_t> alive_count_{0};
   std::atomic<uint64_t> wedged_count_{0};
 };

@@ -99,6 +99,7 @@ TEST_F(Service, NotifiesReadyThenKeepAlivesAndStopsThemWhileTheAudioThreadIsWedg
   EXPECT_EQ(ready->sender_pid, process_.pid());
   EXPECT_NE(ready->Get("STATUS").find("playing on"), std::string::npos);
   const auto before = socket.Collect(milliseconds(1200));  // t ~ 0.2 .. 1.4 s: healthy
+  const std::string healthy_log = Log();
   const auto around = socket.Collect(milliseconds(3500));  // the 1.5 s audio stall at t = 2 s
   const auto [healthy_gap, unused] = LargestWatchdogGap(before);
   const auto [stall_gap, gap_end] = LargestWatchdogGap(around);
@@ -108,6 +109,9 @@ TEST_F(Service, NotifiesReadyThenKeepAlivesAndStopsThemWhileTheAudioThreadIsWedg
       CountWatchdogs(before), healthy_gap, stall_gap, CountWatchdogs(around));
   EXPECT_GE(CountWatchdogs(before), 3);
   EXPECT_LT(healthy_gap, 0.6);
+  // A healthy start reports nothing wedged (the control thread cannot answer a probe that was
+  // never sent because the OSC server was not running yet).
+  EXPECT_EQ(healthy_log.find("wedged"), std::string::npos) << healthy_log;
   EXPECT_GT(stall_gap, 1.2);  // nothing while the audio thread was wedged
   // ... and keep-alives again afterwards.
   int after_gap = 0;

@@ -33,12 +33,11 @@ DirtServer::~DirtServer() { Stop(); }
 
 std::string DirtServer::Start() {
   const std::string port = std::to_string(config_.port);
-  g_dirt_server.store(this);
   thread_ = lo_server_thread_new_with_proto(port.c_str(), LO_UDP, &DirtServer::OnError);
   if (thread_ == nullptr) {
-    g_dirt_server.store(nullptr);
     return "cannot open the SuperDirt UDP port " + port + " (in use, or not permitted)";
   }
+  g_dirt_server.store(this);  // only a server that opened its port: a failed one takes no credit
   lo_server server = lo_server_thread_get_server(thread_);
   ConfigureOscLoServer(server);  // bundles at once (we schedule by timetag ourselves), bounded
   const int fd = lo_server_get_socket_fd(server);
@@ -80,6 +79,11 @@ int DirtServer::OnMessage(const char* path, const char* types, lo_arg** argv, in
 }
 
 void DirtServer::OnError(int number, const char* text, const char*) {
+  if (!IsLibloPacketError(number)) {  // e.g. the port is taken: reported where it is opened
+    LogWarning("SuperDirt: liblo: " + std::string(text != nullptr ? text : "?") + " (error " +
+               std::to_string(number) + ")");
+    return;
+  }
   if (DirtServer* self = g_dirt_server.load()) self->bad_.fetch_add(1, std::memory_order_relaxed);
   const uint64_t n = g_dirt_errors.fetch_add(1, std::memory_order_relaxed);
   if (n < 20 || n % 1000 == 0) {

@@ -120,13 +120,10 @@ std::string OscServer::Start() {
       return "OSC allow-list: " + error;
     }
   }
-  g_server.store(this);
   const bool bind_own = !config_.bind_address.empty();
   udp_ = lo_server_new_with_proto(bind_own ? "0" : port.c_str(), LO_UDP, &OscServer::OnError);
-  if (udp_ == nullptr) {
-    g_server.store(nullptr);
-    return "cannot open OSC UDP port " + port + " (in use, or not permitted)";
-  }
+  if (udp_ == nullptr) return "cannot open OSC UDP port " + port + " (in use, or not permitted)";
+  g_server.store(this);  // only a server that opened its port: a failed one takes no credit
   ConfigureOscLoServer(udp_);
   if (bind_own) {
     if (std::string error = BindUdp(udp_); !error.empty()) {
@@ -217,6 +214,11 @@ int OscServer::OnMessage(const char* path, const char* types, lo_arg** argv, int
 }
 
 void OscServer::OnError(int number, const char* text, const char* where) {
+  if (!IsLibloPacketError(number)) {  // e.g. the port is taken: reported where it is opened
+    LogWarning(std::string("OSC: liblo: ") + (text ? text : "?") + " (error " +
+               std::to_string(number) + ")");
+    return;
+  }
   OscServer* self = g_server.load();
   if (self != nullptr) self->bad_messages_.fetch_add(1, std::memory_order_relaxed);
   if (ShouldLog()) {

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <string>
 
+#include <lo/lo_errors.h>
+
 #include "dsp/synth_params.h"
 
 namespace chronus::firmware {
@@ -43,6 +45,11 @@ std::string Format(double value) {
 }
 
 }  // namespace
+
+bool IsLibloPacketError(int number) {
+  return number != LO_UNKNOWNPROTO && number != LO_NOPORT && number != LO_INT_ERR &&
+         number != LO_EALLOC;
+}
 
 bool IsOscNumber(char type) { return type == 'i' || type == 'f' || type == 'd' || type == 'h'; }
 

@@ -53,6 +53,11 @@ struct OscRequest {
 /// `argc` is refused, never read past. Address space: see OscServer.
 OscRequest TranslateOsc(std::string_view path, const char* types, lo_arg* const* argv, int argc);
 
+/// True when liblo error `number` (lo_errors.h), as passed to a server's error handler, is about a
+/// received packet (malformed, wrong size, bad bundle); false for a server's own trouble (no port:
+/// LO_NOPORT, unknown protocol, out of memory, internal error), which is not bad input.
+bool IsLibloPacketError(int number);
+
 /// True for the numeric OSC types accepted wherever a number is expected: i, h, f, d.
 bool IsOscNumber(char type);
 

@@ -1,6 +1,9 @@
 // The OSC interface in process (no sound card): allow-list, bind address, TCP, timetagged
 // bundles (with an engine clock published by the test), subscriptions, /fail for refusals.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <array>
@@ -171,6 +174,41 @@ TEST(OscServerBind, BindsTheConfiguredAddressOnly) {
   OscServerConfig garbage;
   garbage.bind_address = "example";
   EXPECT_NE(MakeServer(garbage, control)->Start().find("not an IP address"), std::string::npos);
+}
+
+// liblo reports a port it cannot bind through the same error handler as a malformed packet: that
+// is the server's own trouble, given as Start()'s error, not bad input to count.
+TEST(OscServerErrors, ATakenPortIsAStartErrorNotABadMessageButAGarbledPacketIsOne) {
+  ControlQueue control;
+  auto first = MakeServer({}, control);
+  ASSERT_EQ(first->Start(), "");
+  OscServerConfig same;
+  same.port = first->port();
+  auto second = std::make_unique<OscServer>(same, control, nullptr,
+                                            [] { return std::vector<StatusEntry>{}; });
+  EXPECT_NE(second->Start(), "");
+  EXPECT_EQ(second->bad_messages(), 0u);
+  EXPECT_EQ(first->bad_messages(), 0u);
+  EXPECT_FALSE(IsLibloPacketError(LO_NOPORT));
+
+  // A truncated message (address without its terminating padding) is counted.
+  const char garbled[] = {'/', 'n', 'o', 't', 'e'};
+  lo_address to = lo_address_new("127.0.0.1", std::to_string(first->port()).c_str());
+  lo_server from = lo_server_new(nullptr, nullptr);
+  ASSERT_NE(from, nullptr);
+  const int fd = lo_server_get_socket_fd(from);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(first->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(sendto(fd, garbled, sizeof garbled, 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr),
+            static_cast<ssize_t>(sizeof garbled));
+  for (int i = 0; i < 200 && first->bad_messages() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(first->bad_messages(), 1u);
+  lo_server_free(from);
+  lo_address_free(to);
 }
 
 TEST(OscServerTcp, CommandsOverTcp) {

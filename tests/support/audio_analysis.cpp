@@ -52,6 +52,35 @@ int64_t FindOnset(const std::vector<float>& x, int64_t from, float threshold) {
   return -1;
 }
 
+std::vector<FrameSpan> SilentRuns(const std::vector<float>& x, int64_t from, int64_t to,
+                                  int64_t min_frames) {
+  std::vector<FrameSpan> runs;
+  to = std::min<int64_t>(to, static_cast<int64_t>(x.size()));
+  for (int64_t n = std::max<int64_t>(from, 0); n < to;) {
+    if (x[size_t(n)] != 0.0f) {
+      ++n;
+      continue;
+    }
+    int64_t end = n;
+    while (end < to && x[size_t(end)] == 0.0f) ++end;
+    if (end - n >= min_frames) runs.emplace_back(n, end);
+    n = end;
+  }
+  return runs;
+}
+
+std::vector<FrameSpan> SoundingSpans(const std::vector<float>& x, int64_t from, int64_t to,
+                                     int64_t min_frames) {
+  std::vector<FrameSpan> spans;
+  int64_t start = from;
+  for (const auto& [begin, end] : SilentRuns(x, from, to, min_frames)) {
+    if (begin > start) spans.emplace_back(start, begin);
+    start = end;
+  }
+  if (to > start) spans.emplace_back(start, to);
+  return spans;
+}
+
 double PeakFrequency(const std::vector<float>& x, int64_t begin, int64_t length, double sample_rate,
                      double low_hz, double high_hz) {
   std::vector<double> windowed(static_cast<size_t>(length));

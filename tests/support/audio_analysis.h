@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace chronus::test {
@@ -26,6 +27,20 @@ double Rms(const std::vector<float>& x, int64_t begin, int64_t length);
 
 /// First frame at or after `from` where |x| exceeds `threshold`, or -1.
 int64_t FindOnset(const std::vector<float>& x, int64_t from, float threshold);
+
+/// A span of frames [begin, end).
+using FrameSpan = std::pair<int64_t, int64_t>;
+
+/// Runs of exact digital silence (every sample 0) at least `min_frames` long in x[from, to), in
+/// order. The virtual card writes such a run into its capture for the time an xrun lasts (its
+/// "DMA" stops), so a VM scheduling gap longer than the buffer shows up as one; a tone never
+/// holds exactly 0 for 32 frames.
+std::vector<FrameSpan> SilentRuns(const std::vector<float>& x, int64_t from, int64_t to,
+                                  int64_t min_frames = 32);
+
+/// The parts of x[from, to) between those silent runs, in order (empty parts left out).
+std::vector<FrameSpan> SoundingSpans(const std::vector<float>& x, int64_t from, int64_t to,
+                                     int64_t min_frames = 32);
 
 /// Frequency (Hz) of the strongest component between `low_hz` and `high_hz` in
 /// `x[begin, begin + length)`, found by a Hann-windowed DFT scan with a 0.01 Hz step.

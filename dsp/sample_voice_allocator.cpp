@@ -7,6 +7,7 @@ void SampleVoiceAllocator::Init(uint32_t workers, uint32_t voices_per_worker) {
   per_worker_ = voices_per_worker;
   voices_.assign(static_cast<size_t>(workers) * voices_per_worker, Voice{});
   busy_count_.assign(workers, 0);
+  offset_.assign(workers, 0);
   next_age_ = 0;
 }
 
@@ -15,16 +16,21 @@ SampleVoiceAllocator::Slot SampleVoiceAllocator::Allocate(uint32_t orbit, int32_
                                                           uint32_t usable_workers) {
   Slot result;
   if (per_worker_ == 0) return result;
+  // The least-loaded usable worker with a free slot (busy voices plus its offset).
   int best = -1;
+  bool any_usable = false;
   for (uint32_t w = 0; w < workers_; ++w) {
     if (((usable_workers >> w) & 1u) == 0) continue;
-    if (best < 0 || busy_count_[w] < busy_count_[static_cast<uint32_t>(best)]) {
+    any_usable = true;
+    if (busy_count_[w] >= per_worker_) continue;
+    const auto b = static_cast<uint32_t>(best);
+    if (best < 0 || busy_count_[w] + offset_[w] < busy_count_[b] + offset_[b]) {
       best = static_cast<int>(w);
     }
   }
-  if (best < 0) return result;
-  const auto bw = static_cast<uint32_t>(best);
-  if (busy_count_[bw] < per_worker_) {
+  if (!any_usable) return result;
+  if (best >= 0) {
+    const auto bw = static_cast<uint32_t>(best);
     for (uint32_t s = 0; s < per_worker_; ++s) {
       if (!voice(bw, s).busy) {
         result = {best, static_cast<int>(s), false};

@@ -23,7 +23,8 @@ class SampleVoiceAllocator {
 
   /// Takes a voice for an event on `orbit` with cut group `cut` (0 = none) playing the sample
   /// identified by `sample_key`, on a worker whose bit is set in `usable_workers`: a free slot of
-  /// the least-loaded usable worker, else the oldest voice of the usable workers (stolen).
+  /// the least-loaded usable worker (busy voices plus its load offset), else the oldest voice of
+  /// the usable workers (stolen).
   Slot Allocate(uint32_t orbit, int32_t cut, uint32_t sample_key, uint32_t usable_workers);
 
   /// Calls `fn(worker, slot)` for every busy voice that an event (orbit, cut, sample_key) cuts,
@@ -43,6 +44,10 @@ class SampleVoiceAllocator {
     }
   }
 
+  /// Counts `voices` more busy voices on `worker` when choosing the least-loaded one: work of
+  /// another kind that thread does (the audio thread's own, when it renders a share). 0 at Init.
+  void SetLoadOffset(uint32_t worker, uint32_t voices) { offset_[worker] = voices; }
+  uint32_t load_offset(uint32_t worker) const { return offset_[worker]; }
   /// The voice has ended (its worker reported it silent).
   void MarkFree(uint32_t worker, uint32_t slot);
   bool busy(uint32_t worker, uint32_t slot) const { return voice(worker, slot).busy; }
@@ -66,6 +71,7 @@ class SampleVoiceAllocator {
   uint32_t per_worker_ = 0;
   std::vector<Voice> voices_;
   std::vector<uint32_t> busy_count_;
+  std::vector<uint32_t> offset_;
   uint64_t next_age_ = 0;
 };
 

@@ -18,6 +18,7 @@ AudioEngine::AudioEngine(const EngineConfig& config, ControlQueue& control)
     wc.index = static_cast<int>(w);
     wc.cpu = w < config.worker_cpus.size() ? config.worker_cpus[w] : -1;
     wc.priority = config.worker_priority;
+    wc.threaded = !(config.audio_thread_renders && w == 0);
     wc.sample_rate = config.sample_rate;
     wc.block_frames = config.block_frames;
     wc.voices = (config.voices + n - 1 - w) / n;  // voices v with v % n == w
@@ -37,6 +38,7 @@ AudioEngine::AudioEngine(const EngineConfig& config, ControlQueue& control)
   }
   left_.assign(config.block_frames, 0.0f);
   right_.assign(config.block_frames, 0.0f);
+  gain_.assign(config.block_frames, 0.0f);
   allocator_.Init(config.voices);
   master_gain_.Init(config.sample_rate, 20.0f,
                     dsp::DbToGain(dsp::Spec(dsp::ParamId::kMasterGainDb).default_value));
@@ -63,6 +65,7 @@ DspWorker* AudioEngine::CreateReplacementNonRt(size_t index, int cpu) {
   DspWorkerConfig wc = shares_[index]->config();
   wc.cpu = cpu;
   wc.prefill = false;
+  wc.threaded = true;
   auto worker = std::make_unique<DspWorker>(wc);
   worker->Start();
   std::lock_guard lock(workers_mutex_);
@@ -160,6 +163,7 @@ void AudioEngine::MixSampleLayerRt() {
     if (shares_[w]->mode() == WorkerShare::Mode::kWorker) usable |= 1u << w;
   }
   SampleLayer& layer = *config_.sample_layer;
+  if (config_.audio_thread_renders) layer.SetAudioThreadWorkRt(0, audio_other_ns_);
   layer.MixPeriodRt(layer_blocks_.data(), usable, layer_out_.data());
   for (size_t i = 0; i < layer.synth_command_count_rt(); ++i) ApplyRt(layer.synth_command_rt(i));
 }
@@ -167,6 +171,8 @@ void AudioEngine::MixSampleLayerRt() {
 void AudioEngine::RenderPeriodRt(int32_t* out) {
   const uint32_t n = config_.workers;
   const uint32_t frames = config_.block_frames;
+  const bool renders_share = config_.audio_thread_renders && config_.sample_layer != nullptr;
+  const int64_t period_start_ns = renders_share ? hal::MonotonicNs() : 0;
 
   // 1. Collect the blocks rendered for this period (or engage the standby path for a late one)
   //    and learn which voices have finished.
@@ -217,52 +223,71 @@ void AudioEngine::RenderPeriodRt(int32_t* out) {
 
   // 3. Mix and hand the blocks back so the workers render the next period now.
   for (uint32_t i = 0; i < frames; ++i) mix_[i] = 0.0f;
-  for (auto& share : shares_) share->MixAndReleaseRt(mix_.data(), frames);
+  // Last to first: a share the audio thread renders itself (share 0, audio_thread_renders) does so
+  // in its MixAndReleaseRt, after the worker threads were given their blocks.
+  for (auto share = shares_.rbegin(); share != shares_.rend(); ++share) {
+    (*share)->MixAndReleaseRt(mix_.data(), frames);
+  }
 
   // 4. Master gain (smoothed per sample), soft clip, 24-bit quantisation into int32 frames.
-  const uint32_t channels = config_.channels;
   if (layer_host_ != nullptr) {
-    RenderLayersRt(out);
-    return;
+    layer_host_->MixRt(mix_.data(), left_.data(), right_.data(), frames);
+  } else {
+    std::copy(mix_.begin(), mix_.end(), left_.begin());
+    std::copy(mix_.begin(), mix_.end(), right_.begin());
   }
-  for (uint32_t i = 0; i < frames; ++i) {
-    const float gain = master_gain_.Process();
-    const float y = dsp::SoftClip(mix_[i] * gain);
-    const int32_t sample = static_cast<int32_t>(std::lrint(y * 8388607.0f)) * 256;
-    for (uint32_t c = 0; c < channels; ++c) out[i * channels + c] = sample;
-    if (!layer_out_.empty()) {  // the sample layer's stereo on top of the mono synth mix
-      for (uint32_t c = 0; c < channels; ++c) {
-        const float z = dsp::SoftClip((mix_[i] + layer_out_[2 * i + (c & 1u)]) * gain);
-        out[i * channels + c] = static_cast<int32_t>(std::lrint(z * 8388607.0f)) * 256;
-      }
-    }
-  }
-  periods_.fetch_add(1, std::memory_order_relaxed);
-}
-
-void AudioEngine::RenderLayersRt(int32_t* out) {
-  const uint32_t frames = config_.block_frames;
-  const uint32_t channels = config_.channels;
-  layer_host_->MixRt(mix_.data(), left_.data(), right_.data(), frames);
   if (!layer_out_.empty()) {  // the sample layer's stereo on top
     for (uint32_t i = 0; i < frames; ++i) {
       left_[i] += layer_out_[2 * i];
       right_[i] += layer_out_[2 * i + 1];
     }
   }
-  for (uint32_t i = 0; i < frames; ++i) {
-    const float gain = master_gain_.Process();
-    const float l = dsp::SoftClip(left_[i] * gain);
-    const float r = dsp::SoftClip(right_[i] * gain);
-    const int32_t left = static_cast<int32_t>(std::lrint(l * 8388607.0f)) * 256;
-    const int32_t right = static_cast<int32_t>(std::lrint(r * 8388607.0f)) * 256;
-    if (channels == 1) {
-      out[i] = static_cast<int32_t>(std::lrint((l + r) * 0.5f * 8388607.0f)) * 256;
-      continue;
-    }
-    for (uint32_t c = 0; c < channels; ++c) out[i * channels + c] = c % 2 == 0 ? left : right;
+  WriteOutputRt(out);
+  if (renders_share) {  // the audio thread's own work besides share 0, for the layer's balance
+    const auto took = static_cast<uint64_t>(hal::MonotonicNs() - period_start_ns);
+    const uint64_t share = shares_[0]->worker()->last_render_ns();
+    audio_other_ns_ = took > share ? took - share : 0;
   }
   periods_.fetch_add(1, std::memory_order_relaxed);
+}
+
+namespace {
+
+// A soft-clipped sample (|y| <= 1) as a 24-bit value in the top bits of an int32, rounded to
+// nearest (halves away from zero): plain arithmetic and a truncating conversion, which a loop
+// vectorises (std::lrint is a libm call unless errno is given up for the whole build).
+inline int32_t ToS24In32(float y) {
+  const float scaled = y * 8388607.0f;
+  return static_cast<int32_t>(scaled + std::copysign(0.5f, scaled)) * 256;
+}
+
+}  // namespace
+
+void AudioEngine::WriteOutputRt(int32_t* __restrict out) {
+  const uint32_t frames = config_.block_frames;
+  const uint32_t channels = config_.channels;
+  // The gain smoother runs sample by sample (each step depends on the last); everything after it
+  // is one vectorisable pass per buffer.
+  float* __restrict gain = gain_.data();
+  for (uint32_t i = 0; i < frames; ++i) gain[i] = master_gain_.Process();
+  float* __restrict left = left_.data();
+  float* __restrict right = right_.data();
+  for (uint32_t i = 0; i < frames; ++i) left[i] = dsp::SoftClip(left[i] * gain[i]);
+  for (uint32_t i = 0; i < frames; ++i) right[i] = dsp::SoftClip(right[i] * gain[i]);
+  if (channels == 1) {
+    for (uint32_t i = 0; i < frames; ++i) out[i] = ToS24In32((left[i] + right[i]) * 0.5f);
+  } else if (channels == 2) {
+    for (uint32_t i = 0; i < frames; ++i) {
+      out[2 * i] = ToS24In32(left[i]);
+      out[2 * i + 1] = ToS24In32(right[i]);
+    }
+  } else {
+    for (uint32_t i = 0; i < frames; ++i) {
+      for (uint32_t c = 0; c < channels; ++c) {
+        out[i * channels + c] = ToS24In32(c % 2 == 0 ? left[i] : right[i]);
+      }
+    }
+  }
 }
 
 }  // namespace chronus::firmware

@@ -24,12 +24,17 @@
 namespace chronus::firmware {
 
 struct EngineConfig {
-  float sample_rate = 48000.0f;   ///< Hz.
-  uint32_t block_frames = 128;    ///< Frames per block (= the device period).
-  uint32_t channels = 2;          ///< Output channels; the mono mix goes to each.
-  uint32_t workers = 2;           ///< DSP worker threads.
-  std::vector<int> worker_cpus;   ///< Core per worker (missing entries: not pinned).
-  int worker_priority = 0;        ///< SCHED_FIFO priority of the workers, 0 = normal.
+  float sample_rate = 48000.0f;  ///< Hz.
+  uint32_t block_frames = 128;   ///< Frames per block (= the device period).
+  uint32_t channels = 2;         ///< Output channels; the mono mix goes to each.
+  uint32_t workers = 2;          ///< DSP worker threads.
+  std::vector<int> worker_cpus;  ///< Core per worker (missing entries: not pinned).
+  int worker_priority = 0;       ///< SCHED_FIFO priority of the workers, 0 = normal.
+  /// true: share 0 has no worker thread; the audio thread renders it right after handing the
+  /// other workers their blocks (DspWorkerConfig::threaded), as supernova's main thread does.
+  /// One thread fewer competes for the cores (offline renders, machines with few cores); the
+  /// audio thread's period cost then includes that share's render. Default off.
+  bool audio_thread_renders = false;
   uint32_t voices = 16;           ///< Polyphony, spread over the workers (voice v -> worker v % N).
   uint32_t lookahead_blocks = 1;  ///< Blocks each worker renders ahead.
   /// SuperDirt sample voices rendered by the same workers and mixed in stereo on top of the
@@ -124,7 +129,8 @@ class AudioEngine {
   void DispatchRt(const Command& command, uint64_t block_start);
   // A due command: through the layer host (when there is one), then DispatchRt.
   void RouteAndDispatchRt(const Command& command, uint64_t block_start);
-  void RenderLayersRt(int32_t* out);  // step 4 with a LayerHost: stereo
+  // Step 4: master gain, soft clip and 24-bit quantisation of left_/right_ into `out`.
+  void WriteOutputRt(int32_t* out);
 
   EngineConfig config_;
   ControlQueue& control_;
@@ -152,7 +158,10 @@ class AudioEngine {
   std::atomic<uint64_t> scheduler_overflows_{0};
   std::atomic<uint32_t> pending_events_{0};
   LayerHost* layer_host_ = nullptr;
-  std::vector<float> left_, right_;  // the host's stereo mix
+  std::vector<float> left_, right_;  // the stereo mix (the synth's mono mix in both without a host)
+  std::vector<float> gain_;
+  uint64_t audio_other_ns_ = 0;  // audio thread: last period's work besides its own share // the
+                                 // master gain of each frame of the period
   std::array<Command, kMaxCommandsPerPeriod> host_commands_{};
 };
 

@@ -4,12 +4,15 @@
 #include <sched.h>
 #include <time.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 
 #include "hal/rt/clock.h"
 #include "hal/rt/thread_setup.h"
 
 namespace chronus::firmware {
+
 
 void ApplyWorkerCommand(dsp::VoiceBank& bank, const WorkerCommand& command) {
   switch (command.type) {
@@ -56,11 +59,20 @@ DspWorker::~DspWorker() { Stop(); }
 
 void DspWorker::Start() {
   stop_.store(false);
+  if (!config_.threaded) {  // the caller renders: the first blocks now
+    in_loop_.store(true, std::memory_order_release);
+    RenderFreeBlocksRt();
+    return;
+  }
   thread_ = std::thread([this] { Run(); });
   setup_done_.wait(false);
 }
 
 void DspWorker::Stop() {
+  if (!config_.threaded) {
+    in_loop_.store(false, std::memory_order_release);
+    return;
+  }
   if (!thread_.joinable()) return;
   stop_.store(true, std::memory_order_release);
   wake_.fetch_add(1, std::memory_order_release);
@@ -78,8 +90,14 @@ void DspWorker::AbandonNonRt() {
 
 void DspWorker::returnBlockRt(WorkerBlock* block) {
   free_.push(block);
-  wake_.fetch_add(1, std::memory_order_release);
-  wake_.notify_one();
+  if (!config_.threaded) {
+    RenderFreeBlocksRt();
+    return;
+  }
+  // Pairs with the worker's sleeping_ store and wake_ re-check (both seq_cst): either it sees
+  // this increment before it waits, or this sees it sleeping and wakes it.
+  wake_.fetch_add(1, std::memory_order_seq_cst);
+  if (sleeping_.load(std::memory_order_seq_cst)) wake_.notify_one();
 }
 
 void DspWorker::InjectFaultNonRt(const FaultSpec& fault) {
@@ -122,45 +140,55 @@ void DspWorker::Run() {
   in_loop_.store(false, std::memory_order_release);
 }
 
+bool DspWorker::RenderFreeBlocksRt() {
+  WorkerBlock* block = nullptr;
+  while (free_.pop(block)) {
+    const int64_t start = hal::MonotonicNs();
+    render_started_ns_.store(start, std::memory_order_release);
+    if (config_.threaded) ConsumeFault();
+    // Abandoned while stalled: the replacement owns this worker's voices and layer state now.
+    if (stop_.load(std::memory_order_acquire)) return false;
+    // Commands for later blocks stay queued (the audio thread sends in frame order).
+    commands_applied_ +=
+        RenderWithEvents(bank_, block->samples, block->frames, block->start_frame,
+                         [this](uint64_t limit, WorkerCommand* command) {
+                           if (commands_.read_available() == 0 || commands_.front().frame >= limit)
+                             return false;
+                           return commands_.pop(*command);
+                         });
+    block->layer_rendered =
+        config_.layer != nullptr &&
+        config_.layer->RenderWorkerRt(config_.index, block->slot, block->frames);
+    block->index = next_index_++;
+    block->commands_applied = commands_applied_;
+    dsp::VoiceBank& checkpoint = checkpoints_[block->index % checkpoints_.size()];
+    checkpoint.CopyStateFrom(bank_);
+    block->checkpoint = &checkpoint;
+    for (uint32_t slot = 0; slot < config_.voices; ++slot) {
+      block->active[slot] = bank_.IsActive(slot);
+    }
+    const auto took = static_cast<uint64_t>(hal::MonotonicNs() - start);
+    block->render_ns = static_cast<uint32_t>(std::min<uint64_t>(took, UINT32_MAX));
+    last_render_ns_.store(took, std::memory_order_relaxed);
+    render_started_ns_.store(0, std::memory_order_release);
+    ready_.push(block);
+    blocks_rendered_.fetch_add(1, std::memory_order_relaxed);
+    if (took > worst_render_ns_.load(std::memory_order_relaxed)) {
+      worst_render_ns_.store(took, std::memory_order_relaxed);
+    }
+  }
+  return true;
+}
+
 void DspWorker::RunLoop() {
   // Render loop: no allocation, no lock, no syscall but the futex wait when idle.
   while (!stop_.load(std::memory_order_acquire)) {
     const uint32_t seen = wake_.load(std::memory_order_acquire);
-    WorkerBlock* block = nullptr;
-    while (free_.pop(block)) {
-      const int64_t start = hal::MonotonicNs();
-      render_started_ns_.store(start, std::memory_order_release);
-      ConsumeFault();
-      // Abandoned while stalled: the replacement owns this worker's voices and layer state now.
-      if (stop_.load(std::memory_order_acquire)) return;
-      // Commands for later blocks stay queued (the audio thread sends in frame order).
-      commands_applied_ += RenderWithEvents(
-          bank_, block->samples, block->frames, block->start_frame,
-          [this](uint64_t limit, WorkerCommand* command) {
-            if (commands_.read_available() == 0 || commands_.front().frame >= limit) return false;
-            return commands_.pop(*command);
-          });
-      block->layer_rendered =
-          config_.layer != nullptr &&
-          config_.layer->RenderWorkerRt(config_.index, block->slot, block->frames);
-      block->index = next_index_++;
-      block->commands_applied = commands_applied_;
-      dsp::VoiceBank& checkpoint = checkpoints_[block->index % checkpoints_.size()];
-      checkpoint.CopyStateFrom(bank_);
-      block->checkpoint = &checkpoint;
-      for (uint32_t slot = 0; slot < config_.voices; ++slot) {
-        block->active[slot] = bank_.IsActive(slot);
-      }
-      render_started_ns_.store(0, std::memory_order_release);
-      ready_.push(block);
-      blocks_rendered_.fetch_add(1, std::memory_order_relaxed);
-      const auto took = static_cast<uint64_t>(hal::MonotonicNs() - start);
-      if (took > worst_render_ns_.load(std::memory_order_relaxed)) {
-        worst_render_ns_.store(took, std::memory_order_relaxed);
-      }
-    }
+    if (!RenderFreeBlocksRt()) return;
     if (stop_.load(std::memory_order_acquire)) break;
-    wake_.wait(seen, std::memory_order_acquire);
+    sleeping_.store(true, std::memory_order_seq_cst);
+    if (wake_.load(std::memory_order_seq_cst) == seen) wake_.wait(seen, std::memory_order_acquire);
+    sleeping_.store(false, std::memory_order_relaxed);
   }
 }
 

@@ -45,6 +45,7 @@ struct WorkerBlock {
   std::bitset<dsp::kMaxVoices> active;         ///< Worker-local voice slots still sounding.
   uint32_t slot = 0;            ///< This block's place in the worker's storage (WorkerLayer key).
   bool layer_rendered = false;  ///< The WorkerLayer rendered its part of this block.
+  uint32_t render_ns = 0;       ///< How long the worker took to render it (wall clock), ns.
 };
 
 struct DspWorkerConfig {
@@ -60,6 +61,11 @@ struct DspWorkerConfig {
   /// over with the voice state it kept.
   bool prefill = true;
   WorkerLayer* layer = nullptr;  ///< Rendered after the synth voices when set; not owned.
+  /// false: no thread of its own. The thread that hands a block back (returnBlockRt: the audio
+  /// thread) renders it there and then, as supernova's main audio thread renders a share of the
+  /// graph itself: with N workers only N - 1 extra threads compete for the cores. Such a worker
+  /// is never late (so never on standby) and takes no injected faults.
+  bool threaded = true;
 };
 
 /// Applies one worker command to a voice bank. Shared by the worker and the audio thread's
@@ -118,7 +124,8 @@ class DspWorker {
     WorkerBlock* block = nullptr;
     return ready_.pop(block) ? block : nullptr;
   }
-  /// Hands a block back for rendering and wakes the worker (a futex wake; never blocks).
+  /// Hands a block back for rendering and wakes the worker (a futex wake, made only when the
+  /// worker is asleep; never blocks). Without a thread (config.threaded false) renders it here.
   void returnBlockRt(WorkerBlock* block);
   /// The worker's own voice bank. The audio thread may write it (hand-over) only while it holds
   /// every one of the worker's blocks: the worker is then idle and has published all its writes.
@@ -137,6 +144,8 @@ class DspWorker {
   /// Heartbeat, any thread: CLOCK_MONOTONIC ns at which the block being rendered was started,
   /// or 0 while the worker is idle.
   int64_t render_started_ns() const { return render_started_ns_.load(std::memory_order_acquire); }
+  /// Time the last block took to render, ns. Any thread.
+  uint64_t last_render_ns() const { return last_render_ns_.load(std::memory_order_relaxed); }
   /// Longest time one block took to render, ns. Any thread.
   uint64_t worst_render_ns() const { return worst_render_ns_.load(std::memory_order_relaxed); }
   /// True while the thread is in its render loop; false before Start and after it ended (Stop,
@@ -148,6 +157,8 @@ class DspWorker {
  private:
   void Run();
   void RunLoop();
+  // Renders every block handed back so far. False when the thread was abandoned meanwhile.
+  bool RenderFreeBlocksRt();
   void ConsumeFault();
 
   DspWorkerConfig config_;
@@ -159,6 +170,7 @@ class DspWorker {
   boost::lockfree::spsc_queue<WorkerBlock*> ready_;
   boost::lockfree::spsc_queue<WorkerBlock*> free_;
   std::atomic<uint32_t> wake_{0};
+  std::atomic<bool> sleeping_{false};  // the worker is (about to be) in its futex wait
   std::atomic<bool> stop_{false};
   std::atomic<bool> in_loop_{false};
   std::atomic<bool> failed_{false};
@@ -166,6 +178,7 @@ class DspWorker {
   std::atomic<uint64_t> blocks_rendered_{0};
   std::atomic<int64_t> render_started_ns_{0};
   std::atomic<uint64_t> worst_render_ns_{0};
+  std::atomic<uint64_t> last_render_ns_{0};
   std::atomic<uint8_t> fault_type_{0};
   std::atomic<double> fault_stall_ms_{0};
   uint64_t commands_applied_ = 0;

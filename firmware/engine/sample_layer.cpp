@@ -274,6 +274,11 @@ void SampleLayer::DispatchRt(const Pending& pending, uint64_t block_start) {
   played_.fetch_add(1, std::memory_order_relaxed);
 }
 
+void SampleLayer::SetAudioThreadWorkRt(int worker, uint64_t other_ns) {
+  audio_worker_ = worker;
+  audio_other_ns_ += (double(other_ns) - audio_other_ns_) / 16;
+}
+
 void SampleLayer::MixPeriodRt(const WorkerBlock* const* blocks, uint32_t usable, float* out) {
   const uint32_t frames = config_.block_frames;
   usable_mask_ = usable;
@@ -294,6 +299,8 @@ void SampleLayer::MixPeriodRt(const WorkerBlock* const* blocks, uint32_t usable,
     }
   }
   uint32_t active = 0;
+  uint64_t rendered_ns = 0;
+  uint32_t rendered_voices = 0;
   for (uint32_t w = 0; w < config_.workers; ++w) {
     if (blocks[w] == nullptr || !blocks[w]->layer_rendered) {
       for (uint32_t v = 0; v < per_worker_; ++v) active += allocator_.busy(w, v) ? 1 : 0;
@@ -302,6 +309,8 @@ void SampleLayer::MixPeriodRt(const WorkerBlock* const* blocks, uint32_t usable,
     WorkerState& ws = *workers_[w];
     const BlockOut& b = ws.blocks[blocks[w]->slot % ws.blocks.size()];
     applied_seen_[w] = b.commands_applied;
+    rendered_ns += blocks[w]->render_ns;
+    for (uint32_t v = 0; v < per_worker_; ++v) rendered_voices += b.active[v] != 0 ? 1 : 0;
     for (uint32_t v = 0; v < per_worker_; ++v) {
       if (allocator_.busy(w, v) && b.active[v] == 0 && b.commands_applied >= ws.start_seq[v]) {
         allocator_.MarkFree(w, v);
@@ -318,6 +327,14 @@ void SampleLayer::MixPeriodRt(const WorkerBlock* const* blocks, uint32_t usable,
     }
   }
   active_.store(active, std::memory_order_relaxed);
+  if (audio_worker_ >= 0 && rendered_voices > 0) {
+    // Smoothed over ~16 periods: one slow block (a page fault, a VM gap) moves it little.
+    const double per_voice = double(rendered_ns) / double(rendered_voices);
+    ns_per_voice_ += (per_voice - ns_per_voice_) * (ns_per_voice_ == 0 ? 1.0 : 1.0 / 16);
+    const double offset = audio_other_ns_ / ns_per_voice_;
+    allocator_.SetLoadOffset(static_cast<uint32_t>(audio_worker_),
+                             static_cast<uint32_t>(std::clamp(offset, 0.0, double(per_worker_))));
+  }
 
   // 2. Orbit effects after the mix, into the stereo output.
   std::fill(out_left_.begin(), out_left_.end(), 0.0f);

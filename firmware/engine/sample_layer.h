@@ -79,6 +79,16 @@ class SampleLayer final : public WorkerLayer {
   /// dispatches the events due in the blocks the workers render next (event frames are engine
   /// frames: the period count times block_frames, as AudioEngine and its EngineClock count).
   void MixPeriodRt(const WorkerBlock* const* blocks, uint32_t usable, float* out);
+  /// When the audio thread renders worker `worker`'s share itself (EngineConfig::
+  /// audio_thread_renders): `other_ns` is what the rest of its last period took (mixing,
+  /// effects, output), ns. New voices then lean to the other workers by that much, counted in
+  /// voices at the measured cost of a voice, so that the audio thread's period ends when the
+  /// workers' blocks do. Audio thread, before MixPeriodRt.
+  void SetAudioThreadWorkRt(int worker, uint64_t other_ns);
+  /// The load offset (voices) the audio thread's share carries now. Audio thread.
+  uint32_t audio_thread_offset_rt() const {
+    return audio_worker_ >= 0 ? allocator_.load_offset(static_cast<uint32_t>(audio_worker_)) : 0;
+  }
   /// Synth note on/offs due this period (s mapped to a synth), for the engine to apply.
   /// Audio thread, after MixPeriodRt.
   size_t synth_command_count_rt() const { return synth_count_; }
@@ -151,6 +161,9 @@ class SampleLayer final : public WorkerLayer {
   uint64_t period_ = 0;
   uint32_t usable_mask_ = 0;
   std::vector<uint64_t> applied_seen_;  // per worker: commands_applied of its last block taken
+  int audio_worker_ = -1;               // the share the audio thread renders, or -1
+  double audio_other_ns_ = 0;           // smoothed: the audio thread's work besides that share
+  double ns_per_voice_ = 0;             // smoothed: render time of a sounding voice
   dsp::SampleVoiceAllocator allocator_;
   std::vector<dsp::OrbitEffects> effects_;
   std::vector<dsp::OrbitEffectParams> effect_params_;

@@ -281,6 +281,23 @@ TEST(SampleVoiceAllocator, SpreadsOverWorkersAndStealsTheOldest) {
   EXPECT_EQ(alloc.Allocate(0, 0, 1, 0b00).worker, -1);
 }
 
+TEST(SampleVoiceAllocator, ALoadOffsetLeansNewVoicesAwayButNeverCausesASteal) {
+  SampleVoiceAllocator alloc;
+  alloc.Init(2, 4);
+  alloc.SetLoadOffset(0, 2);  // worker 0 also does other work worth two voices
+  int on_worker0 = 0;
+  for (int i = 0; i < 6; ++i) on_worker0 += alloc.Allocate(0, 0, 1, 0b11).worker == 0 ? 1 : 0;
+  EXPECT_EQ(on_worker0, 2);  // 2 + 2 == 4: balanced with worker 1's four
+  EXPECT_EQ(alloc.busy_count(1), 4u);
+  // Worker 1's pool is full: the next two go to worker 0 despite its offset, without stealing.
+  for (int i = 0; i < 2; ++i) {
+    const auto slot = alloc.Allocate(0, 0, 1, 0b11);
+    EXPECT_EQ(slot.worker, 0);
+    EXPECT_FALSE(slot.stole);
+  }
+  EXPECT_TRUE(alloc.Allocate(0, 0, 1, 0b11).stole);  // every pool full
+}
+
 TEST(SampleVoiceAllocator, CutGroupsFollowSuperDirt) {
   SampleVoiceAllocator alloc;
   alloc.Init(2, 8);

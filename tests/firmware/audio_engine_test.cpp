@@ -7,6 +7,9 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -23,13 +26,15 @@ constexpr float kRate = 48000.0f;
 // so that no block is ever late.
 class OfflineDriver {
  public:
-  explicit OfflineDriver(uint32_t workers, uint32_t voices = 16) {
+  explicit OfflineDriver(uint32_t workers, uint32_t voices = 16,
+                         bool audio_thread_renders = false) {
     EngineConfig config;
     config.sample_rate = kRate;
     config.block_frames = kBlock;
     config.channels = 2;
     config.workers = workers;
     config.voices = voices;
+    config.audio_thread_renders = audio_thread_renders;
     engine_ = std::make_unique<AudioEngine>(config, queue_);
     control_ = queue_.AddProducerNonRt();
     engine_->Start();
@@ -147,8 +152,47 @@ TEST(AudioEngine, MissingWorkerBlockIsCountedLateNeverWaitedFor) {
   EXPECT_LT(took, std::chrono::milliseconds(50));  // 50 periods, no waiting on workers
 }
 
-TEST(AudioEngine, SteadyStateMakesNoHeapAllocationOnRtThreads) {
-  OfflineDriver driver(2);
+// Threads of this process named `name` (from /proc/self/task/*/comm).
+int ThreadsNamed(const std::string& name) {
+  int count = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string line;
+    std::getline(comm, line);
+    count += line == name;
+  }
+  return count;
+}
+
+TEST(AudioEngine, TheAudioThreadRenderingShareZeroSoundsExactlyLikeAWorkerThreadDoingIt) {
+  std::vector<float> threaded_out, inline_out;
+  for (const bool audio_thread_renders : {false, true}) {
+    OfflineDriver driver(2, 16, audio_thread_renders);
+    // Voices 0 and 2 are share 0's, 1 and 3 share 1's.
+    driver.control().pushNonRt(Param(dsp::ParamId::kCutoffHz, 1200.0f));
+    for (int note : {48, 55, 60, 64}) driver.control().pushNonRt(NoteOn(note, 0.6f));
+    std::vector<float>& out = audio_thread_renders ? inline_out : threaded_out;
+    driver.Render(100, &out);
+    driver.control().pushNonRt(NoteOff(55));
+    driver.control().pushNonRt(Param(dsp::ParamId::kCutoffHz, 400.0f));
+    driver.Render(100, &out);
+    EXPECT_EQ(driver.engine().late_blocks(), 0u);
+    // Share 0 has a worker thread only when the audio thread does not render it.
+    EXPECT_EQ(ThreadsNamed("chronus-dsp0"), audio_thread_renders ? 0 : 1);
+    EXPECT_EQ(ThreadsNamed("chronus-dsp1"), 1);
+    EXPECT_EQ(driver.engine().workers()[0]->blocks_rendered(), 201u);  // 1 ahead + 200
+  }
+  ASSERT_EQ(threaded_out.size(), inline_out.size());
+  EXPECT_GT(test::Rms(threaded_out, 0, int64_t(threaded_out.size())), 0.02);
+  for (size_t i = 0; i < threaded_out.size(); ++i) {
+    ASSERT_EQ(threaded_out[i], inline_out[i]) << "frame " << i;
+  }
+}
+
+class AudioEngineAllocations : public ::testing::TestWithParam<bool> {};
+
+TEST_P(AudioEngineAllocations, SteadyStateMakesNoHeapAllocationOnRtThreads) {
+  OfflineDriver driver(2, 16, GetParam());  // GetParam(): the audio thread renders share 0
   pthread_setname_np(pthread_self(), "chronus-audio");
   driver.Render(10);
   test::StartCountingRtAllocations();
@@ -165,6 +209,8 @@ TEST(AudioEngine, SteadyStateMakesNoHeapAllocationOnRtThreads) {
   EXPECT_EQ(allocations, 0u);
   EXPECT_EQ(driver.engine().late_blocks(), 0u);
 }
+
+INSTANTIATE_TEST_SUITE_P(WorkerThreadsOrAudioThread, AudioEngineAllocations, ::testing::Bool());
 
 TEST(AudioEngine, AllocationCounterSeesRtAllocations) {
   // The counter itself can fail: an allocation on a thread named like an RT thread is counted.

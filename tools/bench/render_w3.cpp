@@ -5,13 +5,23 @@
 // (1 ms attack, 5 ms release) and a pan; ~65 voices sound at once. 48 kHz, 512-frame blocks
 // (the unit of the peers' figures), 60 s. Runs 1 and 2 workers alternately in one process and
 // prints x real time for each (median of --reps) and the 1 -> 2 scaling ratio.
-//   build/release/tools/bench/render_w3 [--seconds 60] [--reps 3] [--out w3.wav]
+//   build/release/tools/bench/render_w3 [--seconds 60] [--reps 3] [--lookahead 2] [--threaded]
+//                                       [--out w3.wav]
+// By default the driving thread (the audio thread's stand-in) renders share 0 itself
+// (EngineConfig::audio_thread_renders, as supernova's main thread does): "1 worker" is then one
+// thread on one core, and "2 workers" one more thread, which is what a 2-core machine can run
+// without a third thread competing. --threaded puts every share on a worker thread (the firmware's
+// default), so that 1 worker already uses two threads. Offline nothing paces the audio thread:
+// with one block of lookahead every block handed back costs a futex wake-up of a worker whose
+// core went idle (~20 us on this VM, more than half a block's render), which a 2.7 ms real-time
+// period hides but a 30 us offline period does not; hence two blocks ahead by default.
 #include <sndfile.h>
 #include <time.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -68,20 +78,39 @@ fs::path MakeSamples() {
   return root;
 }
 
+struct Options {
+  double seconds = 60.0;
+  int reps = 3;
+  uint32_t lookahead = 2;
+  bool threaded = false;  // true: every share on a worker thread, the audio thread only mixes
+  std::string out_path;
+};
+
 struct Result {
   double x_realtime;
   double ms_per_512;
   double mean_voices;
   uint64_t steals;
   uint64_t late;
+  double audio_cpu_us;      // the driving (audio) thread's CPU time per period
+  double process_cpu_us;    // every thread's CPU time per period
+  double render_period_us;  // RenderPeriodRt's wall time per period
+  uint32_t offset;          // the audio thread's share's load offset at the end (voices)
 };
 
-Result Run(uint32_t workers, double seconds, const fs::path& samples, std::vector<float>* out) {
+double CpuSeconds(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+Result Run(uint32_t workers, const Options& o, const fs::path& samples, std::vector<float>* out) {
   SampleLayerConfig lc;
   lc.sample_rate = kRate;
   lc.block_frames = kBlock;
   lc.workers = workers;
   lc.voices = 256;
+  lc.lookahead_blocks = o.lookahead;
   SampleLayer layer(lc);
   layer.SetInitialBankNonRt(LoadSampleBank({samples.string(), kRate, size_t{64} << 20}));
   ControlQueue queue;
@@ -90,17 +119,22 @@ Result Run(uint32_t workers, double seconds, const fs::path& samples, std::vecto
   ec.block_frames = kBlock;
   ec.workers = workers;
   ec.voices = 2;
+  ec.lookahead_blocks = o.lookahead;
+  ec.audio_thread_renders = !o.threaded;
   ec.sample_layer = &layer;
   AudioEngine engine(ec, queue);
   engine.Start();
-  const auto periods = static_cast<uint64_t>(seconds * kRate / kBlock);
+  const auto periods = static_cast<uint64_t>(o.seconds * kRate / kBlock);
   const uint64_t total_frames = periods * kBlock;
   std::vector<int32_t> block(2 * kBlock);
   uint64_t next_tick = 0;
   double voice_sum = 0;
+  double render_s = 0;
   if (out != nullptr) out->clear();
   const std::vector<DspWorker*> threads = engine.workers();
   const double start = NowS();
+  const double audio_cpu0 = CpuSeconds(CLOCK_THREAD_CPUTIME_ID);
+  const double process_cpu0 = CpuSeconds(CLOCK_PROCESS_CPUTIME_ID);
   for (uint64_t p = 0; p < periods; ++p) {
     // Events up to ~0.25 s ahead, as a Tidal client's bundles arrive.
     const uint64_t horizon = (p + 1) * kBlock + 12000;
@@ -118,11 +152,14 @@ Result Run(uint32_t workers, double seconds, const fs::path& samples, std::vecto
         layer.PushEventNonRt(e);
       }
     }
+    // As fast as the workers deliver: the block for this period must be there (no standby).
     const uint64_t target = p + 1;
     for (const DspWorker* w : threads) {
       while (w->blocks_rendered() < target) std::this_thread::yield();
     }
+    const double r0 = NowS();
     engine.RenderPeriodRt(block.data());
+    render_s += NowS() - r0;
     voice_sum += layer.active_voices();
     if (out != nullptr) {
       for (uint32_t i = 0; i < kBlock; ++i) {
@@ -132,54 +169,90 @@ Result Run(uint32_t workers, double seconds, const fs::path& samples, std::vecto
     }
   }
   const double wall = NowS() - start;
+  const double us_per_period = 1e6 / double(periods);
+  const double audio_cpu = (CpuSeconds(CLOCK_THREAD_CPUTIME_ID) - audio_cpu0) * us_per_period;
+  const double process_cpu = (CpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - process_cpu0) * us_per_period;
   engine.Stop();
-  return {double(total_frames) / kRate / wall, wall * 1e3 / double(periods),
-          voice_sum / double(periods), layer.voices_stolen(), engine.late_blocks()};
+  return {double(total_frames) / kRate / wall,
+          wall * 1e3 / double(periods),
+          voice_sum / double(periods),
+          layer.voices_stolen(),
+          engine.late_blocks(),
+          audio_cpu,
+          process_cpu,
+          render_s * us_per_period,
+          layer.audio_thread_offset_rt()};
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  double seconds = 60.0;
-  int reps = 3;
-  std::string out_path;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--seconds") == 0) seconds = std::atof(argv[i + 1]);
-    if (std::strcmp(argv[i], "--reps") == 0) reps = std::atoi(argv[i + 1]);
-    if (std::strcmp(argv[i], "--out") == 0) out_path = argv[i + 1];
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const char* v = i + 1 < argc ? argv[i + 1] : "";
+    if (a == "--threaded") {
+      o.threaded = true;
+      continue;
+    }
+    if (a == "--seconds")
+      o.seconds = std::atof(v);
+    else if (a == "--reps")
+      o.reps = std::atoi(v);
+    else if (a == "--lookahead")
+      o.lookahead = uint32_t(std::max(1, std::atoi(v)));
+    else if (a == "--out")
+      o.out_path = v;
+    else {
+      std::fprintf(stderr,
+                   "usage: render_w3 [--seconds 60] [--reps 3] [--lookahead 2] [--threaded] "
+                   "[--out w3.wav]\n");
+      return 2;
+    }
+    ++i;
   }
   const fs::path samples = MakeSamples();
   std::vector<double> x1, x2;
   Result last1{}, last2{};
   std::vector<float> audio;
-  for (int r = 0; r < reps; ++r) {
-    last1 = Run(1, seconds, samples, nullptr);
+  auto line = [](const char* name, const Result& r) {
+    std::printf(
+        "  %s: %.1fx (%.4f ms/512); per period: audio thread CPU %.1f us (RenderPeriodRt %.1f "
+        "us), all threads' CPU %.1f us; audio thread's share offset %u voices\n",
+        name, r.x_realtime, r.ms_per_512, r.audio_cpu_us, r.render_period_us, r.process_cpu_us,
+        r.offset);
+  };
+  for (int r = 0; r < o.reps; ++r) {
+    last1 = Run(1, o, samples, nullptr);
     x1.push_back(last1.x_realtime);
-    last2 = Run(2, seconds, samples, r == reps - 1 && !out_path.empty() ? &audio : nullptr);
+    last2 = Run(2, o, samples, r == o.reps - 1 && !o.out_path.empty() ? &audio : nullptr);
     x2.push_back(last2.x_realtime);
-    std::printf("rep %d: 1 worker %.1fx (%.3f ms/512), 2 workers %.1fx (%.3f ms/512)\n", r,
-                last1.x_realtime, last1.ms_per_512, last2.x_realtime, last2.ms_per_512);
+    std::printf("rep %d:\n", r);
+    line("1 worker ", last1);
+    line("2 workers", last2);
   }
   std::sort(x1.begin(), x1.end());
   std::sort(x2.begin(), x2.end());
   const double m1 = x1[x1.size() / 2];
   const double m2 = x2[x2.size() / 2];
   std::printf(
-      "W3 16-layer, %.0f s at 48 kHz, 512-frame blocks, median of %d:\n"
+      "W3 16-layer, %.0f s at 48 kHz, 512-frame blocks, lookahead %u, %s, median of %d:\n"
       "  1 worker : %.1fx real time (%.3f ms per 512 frames), %.1f voices on average, %llu "
       "steals, %llu late blocks\n"
       "  2 workers: %.1fx real time (%.3f ms per 512 frames), %llu steals, %llu late blocks\n"
       "  scaling 1 -> 2 workers: %.2fx\n",
-      seconds, reps, m1, 1e3 * kBlock / kRate / m1, last1.mean_voices,
-      (unsigned long long)last1.steals, (unsigned long long)last1.late, m2,
-      1e3 * kBlock / kRate / m2, (unsigned long long)last2.steals, (unsigned long long)last2.late,
-      m2 / m1);
-  if (!out_path.empty()) {
+      o.seconds, o.lookahead,
+      o.threaded ? "every share on a worker thread"
+                 : "the audio thread renders share 0 (1 worker = 1 thread)",
+      o.reps, m1, 1e3 * kBlock / kRate / m1, last1.mean_voices, (unsigned long long)last1.steals,
+      (unsigned long long)last1.late, m2, 1e3 * kBlock / kRate / m2,
+      (unsigned long long)last2.steals, (unsigned long long)last2.late, m2 / m1);
+  if (!o.out_path.empty()) {
     SF_INFO info{};
     info.samplerate = 48000;
     info.channels = 2;
     info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
-    SNDFILE* f = sf_open(out_path.c_str(), SFM_WRITE, &info);
+    SNDFILE* f = sf_open(o.out_path.c_str(), SFM_WRITE, &info);
     if (f != nullptr) {
       sf_writef_float(f, audio.data(), static_cast<sf_count_t>(audio.size() / 2));
       sf_close(f);

@@ -195,6 +195,7 @@ int RunApp(const AppOptions& options) {
   engine_config.workers = board.workers;
   engine_config.worker_cpus = board.worker_cpus;
   engine_config.worker_priority = board.worker_priority;
+  engine_config.audio_thread_renders = board.audio_thread_renders;
   engine_config.voices = board.voices;
   engine_config.sample_layer = &sample_layer;
   AudioEngine engine(engine_config, control);

@@ -77,6 +77,16 @@ class TableReader {
     *out = static_cast<T>(value);
   }
 
+  void Bool(const char* table, const char* key, bool* out) {
+    const toml::node* node = Find(table, key);
+    if (node == nullptr) return;
+    if (!node->is_boolean()) {
+      return Fail(table, key, "true or false (got " + Describe(*node) + ")",
+                  *out ? "true" : "false");
+    }
+    *out = node->as_boolean()->get();
+  }
+
   void Double(const char* table, const char* key, double* out, double min, double max) {
     const toml::node* node = Find(table, key);
     if (node == nullptr) return;
@@ -260,9 +270,9 @@ BoardLoadResult LoadBoardFile(const std::string& path) {
   r.CheckKnown({"board.name", "board.description", "audio.device", "audio.format",
                 "audio.sample_rate", "audio.channels", "audio.period", "audio.periods",
                 "audio.priority", "audio.cpu", "engine.workers", "engine.worker_cpus",
-                "engine.worker_priority", "engine.voices", "osc.port", "recorder.directory",
-                "recorder.flush_interval_s", "state.directory", "osc.bind", "osc.tcp_port",
-                "osc.allow", "sound.patch",
+                "engine.worker_priority", "engine.voices", "engine.audio_thread_renders",
+                "osc.port", "recorder.directory", "recorder.flush_interval_s", "state.directory",
+                "osc.bind", "osc.tcp_port", "osc.allow", "sound.patch",
                 // [controls] and [midi]: validated by firmware/control/controls_config.cpp
                 "controls.gpio_chip", "controls.spi_device", "controls.spi_speed_hz",
                 "controls.adc_rate_hz", "controls.encoder", "controls.button", "controls.pot",
@@ -290,6 +300,7 @@ BoardLoadResult LoadBoardFile(const std::string& path) {
   r.IntList("engine", "worker_cpus", &b.worker_cpus, -1, 255, b.workers);
   r.Int("engine", "worker_priority", &b.worker_priority, 0, 98);
   r.Int("engine", "voices", &b.voices, 1, 256);
+  r.Bool("engine", "audio_thread_renders", &b.audio_thread_renders);
   r.Int("osc", "port", &b.osc_port, 1, 65535);
   r.Int("osc", "tcp_port", &b.osc_tcp_port, 0, 65535);
   r.String("osc", "bind", &b.osc_bind, 64, true);

@@ -24,6 +24,9 @@ struct BoardConfig {
   std::vector<int> worker_cpus;  ///< [engine] worker_cpus
   int worker_priority = 70;      ///< [engine] worker_priority (below the audio thread)
   uint32_t voices = 16;          ///< [engine] voices: polyphony
+  /// [engine] audio_thread_renders: the audio thread renders worker 0's share itself (no thread
+  /// of its own; EngineConfig::audio_thread_renders). For machines with few cores.
+  bool audio_thread_renders = false;
 
   int osc_port = 9000;                 ///< [osc] port (UDP)
   std::string osc_bind;                ///< [osc] bind: local address of the UDP port, "" = all

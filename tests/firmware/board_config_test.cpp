@@ -78,6 +78,14 @@ TEST_F(BoardFile, OutOfRangeAndUnknownKeysAreErrors) {
   EXPECT_NE(
       LoadBoardFile(Write("e.toml", "[audio\n")).error.find((dir_ / "e.toml").string() + ":1:"),
       std::string::npos);
+  BoardLoadResult renders =
+      LoadBoardFile(Write("f.toml", "[engine]\naudio_thread_renders = \"yes\"\n"));
+  EXPECT_NE(renders.error.find("engine.audio_thread_renders: expected true or false (got"),
+            std::string::npos)
+      << renders.error;
+  EXPECT_FALSE(renders.board.audio_thread_renders);
+  EXPECT_TRUE(LoadBoardFile(Write("g.toml", "[engine]\naudio_thread_renders = true\n"))
+                  .board.audio_thread_renders);
 }
 
 TEST_F(BoardFile, MissingKeysKeepSafeDefaults) {

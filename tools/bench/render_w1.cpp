@@ -6,19 +6,24 @@
 //   -> resonant 2-pole low-pass at 4 f, Q 5 -> ADSR 10 ms / 100 ms / 0.7 / 200 ms, gate held
 //   -> equal-power pan ((i mod 9) - 4) / 5, amplitude 1 / N -> stereo sum; 48 kHz, blocks of 64.
 //
-//   render_w1 [--voices N] [--seconds S] [--workers 1|2] [--lookahead B] [--out FILE.wav]
-//             [--simd baseline|avx2|avx512]
+//   render_w1 [--voices N] [--seconds S] [--workers 1|2] [--lookahead B] [--main-voices M]
+//             [--out FILE.wav] [--simd baseline|avx2|avx512]
 //
-// --workers 2 splits the voices as the firmware does (voice v on worker v % 2): this thread
-// renders worker 0's bank itself (on a 2-core machine a separate driver thread would compete
-// with the two workers for the cores) and one more thread renders worker 1's, up to --lookahead
-// blocks of 64 frames ahead (default 16) through a single-producer single-consumer ring, as a
-// firmware worker renders ahead into its ready queue; waits spin briefly, then yield. The main
-// thread sums the two blocks and writes. --simd forces the kernels' instruction set (default:
-// the best this CPU has). Prints one line: voices, workers, SIMD level, seconds rendered, wall
-// seconds of the render loop (the peers script times the whole process), and where that time
-// went besides rendering: seconds in sf_writef_float, seconds this thread waited for worker 1's
-// blocks, seconds worker 1 waited for ring room.
+// --workers 2 splits the voices in two banks (the first M, default half, and the rest): this
+// thread renders the first itself (on a 2-core machine a separate driver thread would compete
+// with the two workers for the cores, which is why the firmware can let its audio thread render
+// a share: EngineConfig::audio_thread_renders) and one more thread renders the other, up to
+// --lookahead blocks of 64 frames ahead (default 16) through a single-producer single-consumer
+// ring, as a firmware worker renders ahead into its ready queue; waits spin briefly, then
+// yield; the two threads are pinned to cores 0 and 1. The main thread sums the two blocks and
+// writes (no PEAK chunk). An uneven split costs more than it saves: the kernels render voices in
+// groups of the SIMD width (16 with AVX-512). --simd forces the kernels' instruction set
+// (default: the best this CPU has). Prints one line: voices, workers, SIMD level, seconds
+// rendered, wall seconds of the render loop (the peers script times the whole process), and
+// where that time went besides rendering: seconds in sf_writef_float, seconds this thread waited
+// for worker 1's blocks, seconds worker 1 waited for ring room.
+#include <pthread.h>
+#include <sched.h>
 #include <sndfile.h>
 
 #include <algorithm>
@@ -53,6 +58,7 @@ struct Options {
   double seconds = 60.0;
   int workers = 1;
   size_t lookahead = 16;
+  long main_voices = -1;  // --workers 2: voices the main thread renders (-1: automatic)
   std::string out = "/dev/shm/chronus_w1.wav";
   std::string simd;
 };
@@ -60,7 +66,7 @@ struct Options {
 [[noreturn]] void Usage(const char* why) {
   std::fprintf(stderr,
                "render_w1: %s\nusage: render_w1 [--voices N] [--seconds S] [--workers 1|2] "
-               "[--lookahead B] [--out FILE.wav] [--simd baseline|avx2|avx512]\n",
+               "[--lookahead B] [--main-voices M] [--out FILE.wav] [--simd baseline|avx2|avx512]\n",
                why);
   std::exit(2);
 }
@@ -83,6 +89,8 @@ Options Parse(int argc, char** argv) {
       o.out = v;
     } else if (a == "--simd") {
       o.simd = v;
+    } else if (a == "--main-voices") {
+      o.main_voices = std::atol(v);
     } else {
       Usage(("unknown option " + a).c_str());
     }
@@ -91,6 +99,7 @@ Options Parse(int argc, char** argv) {
   if (o.workers != 1 && o.workers != 2) Usage("--workers must be 1 or 2");
   if (!(o.seconds > 0.0)) Usage("--seconds must be > 0");
   if (o.lookahead < 1 || o.lookahead > 1024) Usage("--lookahead must be 1..1024");
+  if (o.main_voices > static_cast<long>(o.voices)) Usage("--main-voices must be <= --voices");
   return o;
 }
 
@@ -99,11 +108,9 @@ float VoiceFreq(size_t i) {
          (1.0f + 0.0037f * static_cast<float>(i / 48));
 }
 
-// Bank of the voices v with v % workers == worker, W1 parameters, all notes on.
-std::unique_ptr<VoiceBank> MakeBank(const Options& o, size_t worker) {
+// Bank of the voices first .. first + count - 1 (global indices), W1 parameters, all notes on.
+std::unique_ptr<VoiceBank> MakeBank(const Options& o, size_t first, size_t count) {
   auto bank = std::make_unique<VoiceBank>();
-  const size_t count =
-      (o.voices + static_cast<size_t>(o.workers) - 1 - worker) / static_cast<size_t>(o.workers);
   bank->Init(kFs, count);
   if (!o.simd.empty()) {
     SimdLevel level = SimdLevel::kBaseline;
@@ -125,7 +132,7 @@ std::unique_ptr<VoiceBank> MakeBank(const Options& o, size_t worker) {
   bank->SetParam(ParamId::kSustain, 0.7f);
   bank->SetParam(ParamId::kReleaseS, 0.2f);
   for (size_t slot = 0; slot < count; ++slot) {
-    const size_t i = slot * static_cast<size_t>(o.workers) + worker;  // global voice index
+    const size_t i = first + slot;  // global voice index
     const float f0 = VoiceFreq(i);
     bank->SetVoiceParam(slot, ParamId::kCutoffHz, 4.0f * f0);
     bank->SetVoicePan(slot, static_cast<float>(static_cast<int>(i % 9) - 4) / 5.0f);
@@ -140,6 +147,16 @@ inline void CpuRelax() {
 #elif defined(__aarch64__)
   asm volatile("yield");
 #endif
+}
+
+// Pins the calling thread to `cpu` (as the firmware pins its workers): left unpinned, the two
+// threads sometimes start on one core and take turns there through their waits (seen here: half
+// the runs twice as slow). Best effort: a machine with one core keeps the default.
+void PinToCpu(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 }
 
 // Spins briefly, then yields: on a loaded 2-core machine a pure spin can starve the other side.
@@ -170,8 +187,16 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // No PEAK chunk (per-channel peak metadata): keeping it costs a pass over every sample written,
+  // half the write time here, and nothing reads it.
+  sf_command(file, SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
+
   std::vector<std::unique_ptr<VoiceBank>> banks;
-  for (int w = 0; w < o.workers; ++w) banks.push_back(MakeBank(o, static_cast<size_t>(w)));
+  const size_t main_count =
+      o.workers == 1 ? o.voices
+                     : (o.main_voices >= 0 ? static_cast<size_t>(o.main_voices) : o.voices / 2);
+  banks.push_back(MakeBank(o, 0, main_count));
+  if (o.workers == 2) banks.push_back(MakeBank(o, main_count, o.voices - main_count));
 
   alignas(64) float l0[kBlock], r0[kBlock];
   std::vector<float> interleaved(kWriteFrames * 2);
@@ -189,9 +214,11 @@ int main(int argc, char** argv) {
   double helper_wait_s = 0.0;  // where the time goes: waits on each side, file writing
   double main_wait_s = 0.0;
   double write_s = 0.0;
+  const size_t publish_batch = std::max<size_t>(1, o.lookahead / 4);
   std::thread helper;
   if (o.workers == 2) {
     helper = std::thread([&] {
+      PinToCpu(1);
       uint64_t room_until = o.lookahead;  // blocks below this index have a free ring slot
       for (uint64_t k = 0; k < blocks; ++k) {
         if (k >= room_until) {
@@ -204,7 +231,10 @@ int main(int argc, char** argv) {
         }
         float* slot = ring.data() + (k % o.lookahead) * 2 * kBlock;
         banks[1]->RenderStereo(slot, slot + kBlock, kBlock);
-        produced.store(k + 1, std::memory_order_release);
+        // Published every few blocks, as `consumed` is: fewer cache-line trips between cores.
+        if ((k + 1) % publish_batch == 0 || k + 1 == blocks) {
+          produced.store(k + 1, std::memory_order_release);
+        }
       }
     });
   }
@@ -214,6 +244,7 @@ int main(int argc, char** argv) {
   const size_t consume_batch = std::max<size_t>(1, o.lookahead / 4);
   uint64_t seen = 0;
 
+  if (o.workers == 2) PinToCpu(0);
   const auto t0 = Clock::now();
   for (size_t k = 0; k < blocks; ++k) {
     const size_t pos = k * kBlock;

@@ -13,7 +13,7 @@
 // thread renders the first itself (on a 2-core machine a separate driver thread would compete
 // with the two workers for the cores, which is why the firmware can let its audio thread render
 // a share: EngineConfig::audio_thread_renders) and one more thread renders the other, up to
-// --lookahead blocks of 64 frames ahead (default 16) through a single-producer single-consumer
+// --lookahead blocks of 64 frames ahead (default 64) through a single-producer single-consumer
 // ring, as a firmware worker renders ahead into its ready queue; waits spin briefly, then
 // yield; the two threads are pinned to cores 0 and 1. The main thread sums the two blocks and
 // writes (no PEAK chunk). An uneven split costs more than it saves: the kernels render voices in
@@ -57,7 +57,7 @@ struct Options {
   size_t voices = 64;
   double seconds = 60.0;
   int workers = 1;
-  size_t lookahead = 16;
+  size_t lookahead = 64;
   long main_voices = -1;  // --workers 2: voices the main thread renders (-1: automatic)
   std::string out = "/dev/shm/chronus_w1.wav";
   std::string simd;
@@ -171,6 +171,65 @@ void WaitUntil(Pred done) {
   }
 }
 
+// Writes the rendered file in chunks of kWriteFrames frames, each by whichever thread is free to
+// do it: the main thread fills chunk after chunk; it and worker 1 (when it waits for ring room)
+// write the chunks that are ready, one thread at a time, in order. A single-threaded writer
+// would be a serial part of the 2-worker render (Amdahl: at 64 voices, 7 ms of 45).
+class ChunkWriter {
+ public:
+  static constexpr size_t kChunks = 16;
+
+  explicit ChunkWriter(SNDFILE* file)
+      : file_(file), buffers_(kChunks, std::vector<float>(kWriteFrames * 2)), frames_(kChunks) {}
+
+  // Main thread: the buffer for chunk n (0, 1, 2, ...) once its previous use is written.
+  float* Buffer(uint64_t n, double* write_s) {
+    while (n - written_.load(std::memory_order_acquire) >= kChunks) {
+      TryWrite(write_s);
+      CpuRelax();
+    }
+    return buffers_[n % kChunks].data();
+  }
+  // Main thread: chunk n is filled with `frames` frames.
+  void Publish(uint64_t n, size_t frames) {
+    frames_[n % kChunks] = frames;
+    ready_.store(n + 1, std::memory_order_release);
+  }
+  // Any thread: writes every chunk that is ready, unless another thread is writing. Adds the
+  // time spent to *write_s.
+  void TryWrite(double* write_s) {
+    if (written_.load(std::memory_order_acquire) == ready_.load(std::memory_order_acquire)) return;
+    if (busy_.exchange(true, std::memory_order_acquire)) return;
+    const auto t0 = std::chrono::steady_clock::now();
+    uint64_t w = written_.load(std::memory_order_relaxed);
+    while (w < ready_.load(std::memory_order_acquire)) {
+      const auto count = static_cast<sf_count_t>(frames_[w % kChunks]);
+      if (sf_writef_float(file_, buffers_[w % kChunks].data(), count) != count) failed_ = true;
+      written_.store(++w, std::memory_order_release);
+    }
+    *write_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    busy_.store(false, std::memory_order_release);
+  }
+  // Main thread, at the end: waits until every published chunk is written. False after a write
+  // error.
+  bool Finish(double* write_s) {
+    while (written_.load(std::memory_order_acquire) < ready_.load(std::memory_order_acquire)) {
+      TryWrite(write_s);
+      CpuRelax();
+    }
+    return !failed_.load();
+  }
+
+ private:
+  SNDFILE* file_;
+  std::vector<std::vector<float>> buffers_;
+  std::vector<size_t> frames_;
+  alignas(64) std::atomic<uint64_t> ready_{0};
+  alignas(64) std::atomic<uint64_t> written_{0};
+  alignas(64) std::atomic<bool> busy_{false};
+  std::atomic<bool> failed_{false};
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -199,8 +258,10 @@ int main(int argc, char** argv) {
   if (o.workers == 2) banks.push_back(MakeBank(o, main_count, o.voices - main_count));
 
   alignas(64) float l0[kBlock], r0[kBlock];
-  std::vector<float> interleaved(kWriteFrames * 2);
-  size_t pending = 0;  // frames in `interleaved`
+  ChunkWriter writer(file);
+  uint64_t chunk = 0;            // the chunk being filled
+  float* interleaved = nullptr;  // its buffer
+  size_t pending = 0;            // frames in it
 
   // Worker 1's blocks: ring[(k % lookahead)] holds block k (left then right), produced in order.
   const size_t blocks = (frames + kBlock - 1) / kBlock;
@@ -213,7 +274,8 @@ int main(int argc, char** argv) {
   };
   double helper_wait_s = 0.0;  // where the time goes: waits on each side, file writing
   double main_wait_s = 0.0;
-  double write_s = 0.0;
+  double write_s = 0.0;         // by the main thread
+  double helper_write_s = 0.0;  // by worker 1
   const size_t publish_batch = std::max<size_t>(1, o.lookahead / 4);
   std::thread helper;
   if (o.workers == 2) {
@@ -225,7 +287,9 @@ int main(int argc, char** argv) {
           const auto w0 = Clock::now();
           WaitUntil([&] {
             room_until = consumed.load(std::memory_order_acquire) + o.lookahead;
-            return k < room_until;
+            if (k < room_until) return true;
+            writer.TryWrite(&helper_write_s);  // idle: write what the main thread has filled
+            return false;
           });
           helper_wait_s += seconds_since(w0);
         }
@@ -266,21 +330,24 @@ int main(int argc, char** argv) {
       }
       if ((k + 1) % consume_batch == 0) consumed.store(k + 1, std::memory_order_release);
     }
+    if (interleaved == nullptr) interleaved = writer.Buffer(chunk, &write_s);
     for (size_t i = 0; i < n; ++i) {
       interleaved[2 * (pending + i)] = l0[i];
       interleaved[2 * (pending + i) + 1] = r0[i];
     }
     pending += n;
     if (pending + kBlock > kWriteFrames || pos + n >= frames) {
-      const auto w0 = Clock::now();
-      if (sf_writef_float(file, interleaved.data(), static_cast<sf_count_t>(pending)) !=
-          static_cast<sf_count_t>(pending)) {
-        std::fprintf(stderr, "render_w1: write failed: %s\n", sf_strerror(file));
-        return 1;
-      }
+      writer.Publish(chunk++, pending);
+      // Worker 1 writes it when it has nothing to render; with one worker, or when every
+      // buffer is taken, this thread does (Buffer, Finish).
+      if (o.workers == 1) writer.TryWrite(&write_s);
+      interleaved = nullptr;
       pending = 0;
-      write_s += seconds_since(w0);
     }
+  }
+  if (!writer.Finish(&write_s)) {
+    std::fprintf(stderr, "render_w1: write failed: %s\n", sf_strerror(file));
+    return 1;
   }
   const double wall = seconds_since(t0);
   if (helper.joinable()) helper.join();
@@ -294,8 +361,8 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "render_w1 voices %zu workers %d simd %s seconds %.3f render_wall_s %.4f write_s %.4f "
-      "main_wait_s %.4f helper_wait_s %.4f\n",
+      "helper_write_s %.4f main_wait_s %.4f helper_wait_s %.4f\n",
       o.voices, o.workers, VoiceBank::SimdLevelName(banks[0]->simd_level()),
-      static_cast<double>(frames) / kFs, wall, write_s, main_wait_s, helper_wait_s);
+      static_cast<double>(frames) / kFs, wall, write_s, helper_write_s, main_wait_s, helper_wait_s);
   return 0;
 }

@@ -44,7 +44,16 @@ AudioEngine::AudioEngine(const EngineConfig& config, ControlQueue& control)
                     dsp::DbToGain(dsp::Spec(dsp::ParamId::kMasterGainDb).default_value));
 }
 
-AudioEngine::~AudioEngine() { Stop(); }
+AudioEngine::~AudioEngine() {
+  Stop();
+  // An abandoned worker's thread is detached. One that has left its loop published that with a
+  // release store, which running() reads with acquire: its object may go. One still running (it
+  // spins, or is still stalled) may touch its object any time: that object is kept (leaked) for
+  // the rest of the process, as AbandonNonRt requires.
+  for (auto& worker : owned_) {
+    if (worker->running()) static_cast<void>(worker.release());
+  }
+}
 
 void AudioEngine::Start() {
   for (auto& share : shares_) share->worker()->Start();

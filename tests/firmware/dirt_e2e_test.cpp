@@ -16,7 +16,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <numbers>
+#include <optional>
 #include <thread>
 
 #include "tests/support/audio_analysis.h"
@@ -103,6 +105,7 @@ class DirtE2E : public ::testing::Test {
     bool ready = false;
     for (int i = 0; i < 100 && !ready; ++i) ready = client_->Status(100).has_value();
     ASSERT_TRUE(ready) << Log();
+    if (dirt_ != nullptr) lo_address_free(dirt_);
     dirt_ = lo_address_new("127.0.0.1", std::to_string(dirt_port_).c_str());
     SleepSeconds(2.0);  // the clock's first windows
     const auto warm = client_->Status(500);
@@ -172,8 +175,6 @@ TEST_F(DirtE2E, OnsetsLandOnTheirTimetagsAndParametersSoundAsSuperDirt) {
     // which the sanitizer's slowdown of the audio thread blurs; the dev build runs it.
     GTEST_SKIP() << "sample-accurate timing against the wall clock; not under a sanitizer";
   }
-  StartFirmware(256, 3);
-  const double base = MonotonicSeconds() + 0.3;
   struct Sent {
     double at;
     int n;
@@ -181,41 +182,51 @@ TEST_F(DirtE2E, OnsetsLandOnTheirTimetagsAndParametersSoundAsSuperDirt) {
     float gain;
   };
   std::vector<Sent> sent;
-  for (int k = 0; k < 10; ++k) {  // spread over the block grid, alternately n 0 / 1
-    const Sent s{base + 0.0731 * k, k % 2, k < 8 ? 0.0f : 1.0f, k == 9 ? 0.5f : 1.0f};
-    Play(s.at, Event("click", float(s.n), s.pan, s.gain));
-    sent.push_back(s);
-  }
-  // speed 2 on the tone: half the duration, twice the pitch.
-  const double t_speed = base + 1.0;
-  {
-    lo_message m = lo_message_new();
-    lo_message_add(m, "sssfsf", "s", "tone", "speed", 2.0f, "pan", 0.0f);
-    Play(t_speed, m);
-  }
-  // cut 1: the tone is cut by the click of the same group 0.1 s later.
-  const double t_cut = base + 1.6;
-  {
-    lo_message a = lo_message_new();
-    lo_message_add(a, "sssisf", "s", "tone", "cut", 1, "pan", 1.0f);
-    Play(t_cut, a);
-    lo_message b = lo_message_new();
-    lo_message_add(b, "sssisfsf", "s", "click", "cut", 1, "pan", 0.0f, "n", 0.0f);
-    Play(t_cut + 0.1, b);
-  }
-  SleepSeconds(2.6);
-  const auto status = client_->Status(500);
-  ASSERT_TRUE(status.has_value());
+  double t_speed = 0;
+  double t_cut = 0;
+  std::optional<std::map<std::string, double>> status;
   // An xrun moves the device's frame grid; the clock follows it within a second, but events
-  // around it cannot be placed to the frame: such a run says nothing about accuracy.
-  // Likewise a late worker block: that worker's sample voices pause for the period.
-  const double xruns = status->at("xruns") - start_xruns_;
-  const double late = status->at("late_blocks") - start_late_;
-  std::printf("start-up: %g xruns, %g late blocks; during the test: %g, %g\n", start_xruns_,
-              start_late_, xruns, late);
-  if (xruns > 0 || late > 0) {
-    GTEST_SKIP() << xruns << " xruns, " << late
-                 << " late blocks (host load): timing not measurable; rerun";
+  // around it cannot be placed to the frame: such a run says nothing about accuracy. Likewise a
+  // late worker block: that worker's sample voices pause for the period. Up to 3 runs.
+  for (int attempt = 0;; ++attempt) {
+    StartFirmware(256, 3);
+    const double base = MonotonicSeconds() + 0.3;
+    sent.clear();
+    for (int k = 0; k < 10; ++k) {  // spread over the block grid, alternately n 0 / 1
+      const Sent s{base + 0.0731 * k, k % 2, k < 8 ? 0.0f : 1.0f, k == 9 ? 0.5f : 1.0f};
+      Play(s.at, Event("click", float(s.n), s.pan, s.gain));
+      sent.push_back(s);
+    }
+    // speed 2 on the tone: half the duration, twice the pitch.
+    t_speed = base + 1.0;
+    {
+      lo_message m = lo_message_new();
+      lo_message_add(m, "sssfsf", "s", "tone", "speed", 2.0f, "pan", 0.0f);
+      Play(t_speed, m);
+    }
+    // cut 1: the tone is cut by the click of the same group 0.1 s later.
+    t_cut = base + 1.6;
+    {
+      lo_message a = lo_message_new();
+      lo_message_add(a, "sssisf", "s", "tone", "cut", 1, "pan", 1.0f);
+      Play(t_cut, a);
+      lo_message b = lo_message_new();
+      lo_message_add(b, "sssisfsf", "s", "click", "cut", 1, "pan", 0.0f, "n", 0.0f);
+      Play(t_cut + 0.1, b);
+    }
+    SleepSeconds(2.6);
+    status = client_->Status(500);
+    ASSERT_TRUE(status.has_value());
+    const double xruns = status->at("xruns") - start_xruns_;
+    const double late = status->at("late_blocks") - start_late_;
+    std::printf("[ measure  ] start-up: %g xruns, %g late blocks; during the test: %g, %g\n",
+                start_xruns_, start_late_, xruns, late);
+    if (xruns == 0 && late == 0) break;
+    if (attempt == 2) {
+      GTEST_SKIP() << xruns << " xruns, " << late
+                   << " late blocks (host load) in 3 runs: timing not measurable; rerun";
+    }
+    process_.Stop(SIGKILL, 5.0);
   }
   EXPECT_EQ(status->at("dirt_events"), 13);
   EXPECT_EQ(status->at("dirt_played"), 13)
@@ -232,7 +243,7 @@ TEST_F(DirtE2E, OnsetsLandOnTheirTimetagsAndParametersSoundAsSuperDirt) {
     const auto expected = static_cast<int64_t>(std::llround((s.at - t0) * kRate));
     const int c = s.pan == 0.0f ? 0 : 1;
     const int64_t onset = OnsetIn(w, c, expected - 2000, expected + 2000);
-    EXPECT_NEAR(double(onset), double(expected), 1.0) << "event at " << s.at - base;
+    EXPECT_NEAR(double(onset), double(expected), 1.0) << "event at " << s.at - sent[0].at;
     if (onset < 0) continue;
     const float level = Channel(w, onset + 100, c);
     const float file = s.n == 0 ? 0.5f : 0.25f;

@@ -13,7 +13,6 @@
 
 namespace chronus::firmware {
 
-
 void ApplyWorkerCommand(dsp::VoiceBank& bank, const WorkerCommand& command) {
   switch (command.type) {
     case CommandType::kNoteOn:

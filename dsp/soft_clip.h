@@ -15,8 +15,8 @@ namespace chronus::dsp {
 /// [7/6] Padé approximant of tanh (Lambert's continued fraction for tanh truncated after seven
 /// terms: x (135135 + 17325 x^2 + 378 x^4 + x^6) / (135135 + 62370 x^2 + 3150 x^4 + 28 x^6)),
 /// then tanh(x) = 2t / (1 + t^2); inputs are first limited to +-9 (tanh(9) = 1 - 3e-8). Within
-/// 2.5e-7 of std::tanh for every float (checked in tests/dsp/conversions_test.cpp), i.e. within
-/// about 2 LSB of a 24-bit sample.
+/// 2.5e-7 of tanh, about 2 LSB of a 24-bit sample, and monotonic: checked on every 256th float
+/// in +-12, 2 million inputs (tests/dsp/conversions_test.cpp; largest error found 1.35e-7).
 inline float SoftClip(float x) {
   // |x| limited to 9: max(x, -9) then min(.., 9) lets a NaN through (std::max/min return their
   // first argument when the comparison is false); the sign is put back at the end, so the

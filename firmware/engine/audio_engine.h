@@ -159,9 +159,8 @@ class AudioEngine {
   std::atomic<uint32_t> pending_events_{0};
   LayerHost* layer_host_ = nullptr;
   std::vector<float> left_, right_;  // the stereo mix (the synth's mono mix in both without a host)
-  std::vector<float> gain_;
-  uint64_t audio_other_ns_ = 0;  // audio thread: last period's work besides its own share // the
-                                 // master gain of each frame of the period
+  std::vector<float> gain_;          // the master gain of each frame of the period
+  uint64_t audio_other_ns_ = 0;      // audio thread: last period's work besides its own share
   std::array<Command, kMaxCommandsPerPeriod> host_commands_{};
 };
 

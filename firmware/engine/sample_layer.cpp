@@ -310,8 +310,8 @@ void SampleLayer::MixPeriodRt(const WorkerBlock* const* blocks, uint32_t usable,
     const BlockOut& b = ws.blocks[blocks[w]->slot % ws.blocks.size()];
     applied_seen_[w] = b.commands_applied;
     rendered_ns += blocks[w]->render_ns;
-    for (uint32_t v = 0; v < per_worker_; ++v) rendered_voices += b.active[v] != 0 ? 1 : 0;
     for (uint32_t v = 0; v < per_worker_; ++v) {
+      rendered_voices += b.active[v] != 0 ? 1 : 0;
       if (allocator_.busy(w, v) && b.active[v] == 0 && b.commands_applied >= ws.start_seq[v]) {
         allocator_.MarkFree(w, v);
       }

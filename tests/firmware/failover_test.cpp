@@ -11,7 +11,9 @@
 #include <filesystem>
 #include <fstream>
 #include <numbers>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "tests/support/audio_analysis.h"
 #include "tests/support/firmware_process.h"
@@ -150,13 +152,34 @@ RunResult RunWithFaults(const FaultRun& run) {
   return result;
 }
 
-// Whether a run meets every expectation CheckFaultRun states below (for deciding on a rerun).
-bool Passes(RunResult& r, const FaultRun& run, bool replaced) {
+// The checks of a fault run, each with its reason; what a run failed, or empty. Used both to
+// decide on a rerun and for the test's verdict, so the two never disagree.
+std::vector<std::string> FailedChecks(RunResult& r, const FaultRun& run, bool replaced) {
   auto& s = r.status;
-  return r.silent_gaps <= s["xruns"] && s["failovers"] >= run.count &&
-         s["late_blocks"] == s["standby_periods"] && r.max_residual < 2e-3 &&
-         s["workers_on_standby"] == 0 &&
-         (replaced ? s["worker_replacements"] : s["handbacks"]) >= run.count;
+  const struct {
+    bool ok;
+    const char* what;
+  } checks[] = {
+      // Silence in the capture only where the VM caused an xrun (at most one gap each): never a
+      // period the standby path should have covered.
+      {r.silent_gaps <= s["xruns"], "more silent gaps than xruns"},
+      // Every fault made the worker miss its deadline, and each miss was covered in its own
+      // period.
+      {s["failovers"] >= run.count, "fewer failovers than faults"},
+      {s["late_blocks"] == s["standby_periods"], "late blocks != standby periods"},
+      // No gap, no click: the output stays one continuous sine through every failover. A silent
+      // period or a repeated block would deviate by about the tone's amplitude (~0.1).
+      {r.max_residual < 2e-3, "the sine deviates by 2e-3 or more"},
+      // Afterwards every share is rendered by a worker again.
+      {s["workers_on_standby"] == 0, "a share still on standby"},
+      {(replaced ? s["worker_replacements"] : s["handbacks"]) >= run.count,
+       replaced ? "fewer replacements than faults" : "fewer hand-backs than faults"},
+  };
+  std::vector<std::string> failed;
+  for (const auto& check : checks) {
+    if (!check.ok) failed.emplace_back(check.what);
+  }
+  return failed;
 }
 
 // Runs `run`, again (up to 6 attempts) when the VM itself caused an xrun and the run does not
@@ -174,7 +197,7 @@ void CheckFaultRun(const FaultRun& run, bool replaced) {
       return;
     }
     const double xruns = result.status["xruns"];
-    if (xruns == 0 || Passes(result, run, replaced)) break;
+    if (xruns == 0 || FailedChecks(result, run, replaced).empty()) break;
     std::printf("[ measure  ] %s: %.0f xruns from the VM, %d silent gaps, run again\n",
                 run.kind.c_str(), xruns, result.silent_gaps);
   }
@@ -186,22 +209,7 @@ void CheckFaultRun(const FaultRun& run, bool replaced) {
       run.kind.c_str(), run.count, s["failovers"], s["handbacks"], s["worker_replacements"],
       s["standby_periods"], s["late_blocks"], s["xruns"], result.silent_gaps, result.max_residual,
       static_cast<long long>(result.checked_frames));
-  // Silence in the capture only where the VM caused an xrun (at most one gap each): never a
-  // period the standby path should have covered.
-  EXPECT_LE(result.silent_gaps, s["xruns"]);
-  // Every fault made the worker miss its deadline, and each miss was covered in its own period.
-  EXPECT_GE(s["failovers"], run.count);
-  EXPECT_EQ(s["late_blocks"], s["standby_periods"]);
-  // No gap, no click: the output stays one continuous sine through every failover. A silent
-  // period or a repeated block would deviate by about the tone's amplitude (~0.1).
-  EXPECT_LT(result.max_residual, 2e-3);
-  // Afterwards every share is rendered by a worker again.
-  EXPECT_EQ(s["workers_on_standby"], 0);
-  if (replaced) {
-    EXPECT_GE(s["worker_replacements"], run.count);
-  } else {
-    EXPECT_GE(s["handbacks"], run.count);
-  }
+  for (const std::string& failed : FailedChecks(result, run, replaced)) ADD_FAILURE() << failed;
   ReportOrRemove(result);
 }
 

@@ -276,7 +276,9 @@ int main(int argc, char** argv) {
   double main_wait_s = 0.0;
   double write_s = 0.0;         // by the main thread
   double helper_write_s = 0.0;  // by worker 1
-  const size_t publish_batch = std::max<size_t>(1, o.lookahead / 4);
+  // Each side publishes its progress every `batch` blocks: the two cores exchange cache lines a
+  // few times per lookahead instead of twice per block.
+  const size_t batch = std::max<size_t>(1, o.lookahead / 4);
   std::thread helper;
   if (o.workers == 2) {
     helper = std::thread([&] {
@@ -295,17 +297,13 @@ int main(int argc, char** argv) {
         }
         float* slot = ring.data() + (k % o.lookahead) * 2 * kBlock;
         banks[1]->RenderStereo(slot, slot + kBlock, kBlock);
-        // Published every few blocks, as `consumed` is: fewer cache-line trips between cores.
-        if ((k + 1) % publish_batch == 0 || k + 1 == blocks) {
+        if ((k + 1) % batch == 0 || k + 1 == blocks) {
           produced.store(k + 1, std::memory_order_release);
         }
       }
     });
   }
-  // The main thread rereads `produced` only when it has used up what it last saw, and publishes
-  // `consumed` every few blocks: the two cores exchange cache lines a few times per lookahead
-  // instead of twice per block.
-  const size_t consume_batch = std::max<size_t>(1, o.lookahead / 4);
+  // The main thread rereads `produced` only when it has used up what it last saw.
   uint64_t seen = 0;
 
   if (o.workers == 2) PinToCpu(0);
@@ -328,7 +326,7 @@ int main(int argc, char** argv) {
         l0[i] += slot[i];
         r0[i] += slot[kBlock + i];
       }
-      if ((k + 1) % consume_batch == 0) consumed.store(k + 1, std::memory_order_release);
+      if ((k + 1) % batch == 0) consumed.store(k + 1, std::memory_order_release);
     }
     if (interleaved == nullptr) interleaved = writer.Buffer(chunk, &write_s);
     for (size_t i = 0; i < n; ++i) {

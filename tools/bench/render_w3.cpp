@@ -6,7 +6,7 @@
 // (the unit of the peers' figures), 60 s. Runs 1 and 2 workers alternately in one process and
 // prints x real time for each (median of --reps) and the 1 -> 2 scaling ratio.
 //   build/release/tools/bench/render_w3 [--seconds 60] [--reps 3] [--lookahead 2] [--threaded]
-//                                       [--out w3.wav]
+//                                       [--only 1|2] [--out w3.wav]
 // By default the driving thread (the audio thread's stand-in) renders share 0 itself
 // (EngineConfig::audio_thread_renders, as supernova's main thread does): "1 worker" is then one
 // thread on one core, and "2 workers" one more thread, which is what a 2-core machine can run
@@ -17,6 +17,7 @@
 // period hides but a 30 us offline period does not; hence two blocks ahead by default.
 #include <sndfile.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -58,7 +59,9 @@ void WriteMono(const fs::path& path, const std::vector<float>& x) {
 }
 
 fs::path MakeSamples() {
-  const fs::path root = fs::temp_directory_path() / "chronus_w3_samples";
+  // One directory per process: tools/bench/scaling_ceiling runs two at once.
+  const fs::path root =
+      fs::temp_directory_path() / ("chronus_w3_samples_" + std::to_string(getpid()));
   fs::remove_all(root);
   for (int i = 0; i < kLayers; ++i) {
     const fs::path dir = root / ("l" + std::to_string(i));
@@ -83,6 +86,7 @@ struct Options {
   int reps = 3;
   uint32_t lookahead = 2;
   bool threaded = false;  // true: every share on a worker thread, the audio thread only mixes
+  int only = 0;           // 1 or 2: run only that worker count (tools/bench/scaling_ceiling)
   std::string out_path;
 };
 
@@ -197,6 +201,8 @@ int main(int argc, char** argv) {
     }
     if (a == "--seconds")
       o.seconds = std::atof(v);
+    else if (a == "--only")
+      o.only = std::atoi(v);
     else if (a == "--reps")
       o.reps = std::atoi(v);
     else if (a == "--lookahead")
@@ -206,7 +212,7 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: render_w3 [--seconds 60] [--reps 3] [--lookahead 2] [--threaded] "
-                   "[--out w3.wav]\n");
+                   "[--only 1|2] [--out w3.wav]\n");
       return 2;
     }
     ++i;
@@ -222,6 +228,16 @@ int main(int argc, char** argv) {
         name, r.x_realtime, r.ms_per_512, r.audio_cpu_us, r.render_period_us, r.process_cpu_us,
         r.offset);
   };
+  if (o.only == 1 || o.only == 2) {  // one worker count, median x real time on one line
+    std::vector<double> x;
+    for (int r = 0; r < o.reps; ++r)
+      x.push_back(Run(uint32_t(o.only), o, samples, nullptr).x_realtime);
+    std::sort(x.begin(), x.end());
+    std::printf("W3 %d worker(s): %.1fx real time, median of %d\n", o.only, x[x.size() / 2],
+                o.reps);
+    fs::remove_all(samples);
+    return 0;
+  }
   for (int r = 0; r < o.reps; ++r) {
     last1 = Run(1, o, samples, nullptr);
     x1.push_back(last1.x_realtime);

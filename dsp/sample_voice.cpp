@@ -228,7 +228,11 @@ void SampleVoice::Render(const OrbitBuses& out, uint32_t frames, float* scratch)
     }
     if (lpf_on_) lpf_[c].Process(x, x, done);
     if (shape_k_ > 0.0f) {
-      for (uint32_t k = 0; k < done; ++k) x[k] = DirtShape(x[k], shape_k_, shape_gain_);
+      // The parameters in locals: read through `this` inside the loop (x might alias them), they
+      // kept GCC from vectorising it (aarch64: "control flow in loop"; toolchains/README.md).
+      const float shape_k = shape_k_;
+      const float shape_gain = shape_gain_;
+      for (uint32_t k = 0; k < done; ++k) x[k] = DirtShape(x[k], shape_k, shape_gain);
     }
   }
 

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include "firmware/app.h"
+#include "firmware/config/board_detect.h"
 
 int main(int argc, char** argv) {
   chronus::firmware::AppOptions options;
@@ -42,9 +43,14 @@ int main(int argc, char** argv) {
   bool detect_board = false;
   cli.add_flag("--detect-board", detect_board,
                "Print the board this machine would start with (from /etc/chronus/chronus.toml, "
-               "else detected) and exit; the reason goes to stderr");
+               "else detected) and exit; the reason goes to stderr. CHRONUS_DT_MODEL and "
+               "CHRONUS_ASOUND_CARDS, if set, are read instead of /proc/device-tree/model and "
+               "/proc/asound/cards (tests, image builds)");
   CLI11_PARSE(cli, argc, argv);
-  if (detect_board) return chronus::firmware::PrintBoardChoice(options);
+  if (detect_board) {
+    chronus::firmware::ApplyDetectionPathsFromEnvironment(&options.model_path, &options.cards_path);
+    return chronus::firmware::PrintBoardChoice(options);
+  }
 
   // Every thread inherits this mask; the main thread takes the signals with sigwait.
   sigset_t signals;

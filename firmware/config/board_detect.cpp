@@ -1,5 +1,6 @@
 #include "firmware/config/board_detect.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -126,6 +127,15 @@ BoardChoice SelectBoard(const std::string& settings_path, const std::string& mod
   BoardChoice choice = DetectBoard(ReadSmallFile(model_path), ReadSmallFile(cards_path));
   choice.warning = warning;
   return choice;
+}
+
+void ApplyDetectionPathsFromEnvironment(std::string* model_path, std::string* cards_path) {
+  if (const char* env = std::getenv(kModelPathEnv); env != nullptr && *env != '\0') {
+    *model_path = env;
+  }
+  if (const char* env = std::getenv(kCardsPathEnv); env != nullptr && *env != '\0') {
+    *cards_path = env;
+  }
 }
 
 }  // namespace chronus::firmware

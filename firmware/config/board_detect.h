@@ -15,6 +15,13 @@ inline constexpr const char* kDefaultSettingsPath = "/etc/chronus/chronus.toml";
 inline constexpr const char* kDefaultModelPath = "/proc/device-tree/model";
 inline constexpr const char* kDefaultCardsPath = "/proc/asound/cards";
 
+/// Environment variables that replace kDefaultModelPath / kDefaultCardsPath for
+/// `chronus --detect-board` only (the firmware's start ignores them): tests of the package's
+/// postinst, and image builds for another board, point them at sample files, e.g.
+/// CHRONUS_DT_MODEL=/tmp/pi5-model chronus --detect-board.
+inline constexpr const char* kModelPathEnv = "CHRONUS_DT_MODEL";
+inline constexpr const char* kCardsPathEnv = "CHRONUS_ASOUND_CARDS";
+
 /// The outcome: a board name (board/<name>.toml) or a board file path, and why it was chosen.
 struct BoardChoice {
   std::string board;    ///< "rpi4-hifiberry-dacplus", or a path when chronus.toml names one.
@@ -49,5 +56,10 @@ std::string ReadBoardSetting(const std::string& settings_path, std::string* warn
 BoardChoice SelectBoard(const std::string& settings_path = kDefaultSettingsPath,
                         const std::string& model_path = kDefaultModelPath,
                         const std::string& cards_path = kDefaultCardsPath);
+
+/// --detect-board only: replaces `*model_path` / `*cards_path` by the values of kModelPathEnv /
+/// kCardsPathEnv when those are set and non-empty (a missing file then reads as "", like a PC).
+/// Main thread, at start-up.
+void ApplyDetectionPathsFromEnvironment(std::string* model_path, std::string* cards_path);
 
 }  // namespace chronus::firmware

@@ -3,7 +3,10 @@
 # from shlibdeps, conffiles, maintainer scripts, files with owners and permissions, the sysusers
 # file; `systemd-analyze verify` on the packaged unit; and, as root, installs it into a throwaway
 # root with `dpkg --root` (maintainer scripts run chrootless with DPKG_ROOT), checks the chronus
-# user, its groups and directories, then purges it (state removed, recordings kept) twice.
+# user, its groups and directories, then purges it (state removed, recordings kept) twice; then
+# installs it once more with sample Raspberry Pi 4 + HiFiBerry detection files (CHRONUS_DT_MODEL,
+# CHRONUS_ASOUND_CARDS) to check postinst's Pi branch (drop-in, unit enabled) and its purge.
+# /usr/bin/chronusctl: packaged, and `--help` exits 0 from the extracted and the installed tree.
 # Usage: deb_test.sh <build dir>. Exit 0 = pass, 1 = fail, 77 = skipped (reason printed).
 set -uo pipefail
 build=$(realpath "$1")
@@ -47,6 +50,7 @@ has() {  # has <mode> <path>
   check "$1 root/root $2" grep -qE "^$1 root/root +[0-9]+ [0-9-]+ [0-9:]+ \\.$2\$" <<<"$contents"
 }
 has -rwxr-xr-x /usr/bin/chronus
+has -rwxr-xr-x /usr/bin/chronusctl
 has -rw-r--r-- /usr/lib/x86_64-linux-gnu/alsa-lib/libasound_module_pcm_chronus_vcard.so
 has -rw-r--r-- /lib/systemd/system/chronus.service
 has -rw-r--r-- /lib/systemd/system/chronus-cpu-performance.service
@@ -65,6 +69,19 @@ sysusers="$work/x/usr/lib/sysusers.d/chronus.conf"
 check "sysusers: user chronus" grep -qE '^u chronus ' "$sysusers"
 for group in audio gpio spi; do check "sysusers: chronus in $group" grep -qx "m chronus $group" "$sysusers"; done
 check "the packaged firmware runs (--detect-board)" "$work/x/usr/bin/chronus" --detect-board
+check "the packaged chronusctl runs (--help, exit 0)" "$work/x/usr/bin/chronusctl" --help
+check "chronusctl --help prints its usage" bash -c "'$work/x/usr/bin/chronusctl' --help | grep -q Usage"
+
+# Sample detection inputs of a Raspberry Pi 4 with a HiFiBerry DAC+ (firmware/config/board_detect.h:
+# CHRONUS_DT_MODEL / CHRONUS_ASOUND_CARDS replace /proc/device-tree/model and /proc/asound/cards
+# for --detect-board only), used below to take postinst's Raspberry Pi branch.
+printf 'Raspberry Pi 4 Model B Rev 1.4\0' >"$work/pi4-model"
+printf ' 0 [sndrpihifiberry]: RPi-simple - snd_rpi_hifiberry_dacplus\n                      snd_rpi_hifiberry_dacplus\n' >"$work/pi4-cards"
+pi_env=(CHRONUS_DT_MODEL="$work/pi4-model" CHRONUS_ASOUND_CARDS="$work/pi4-cards")
+check "--detect-board on the Pi 4 + HiFiBerry samples: rpi4-hifiberry-dacplus" \
+  test "$(env "${pi_env[@]}" "$work/x/usr/bin/chronus" --detect-board 2>/dev/null)" = rpi4-hifiberry-dacplus
+check "--detect-board with CHRONUS_DT_MODEL naming a missing file: dev-virtual" \
+  test "$(CHRONUS_DT_MODEL="$work/none" "$work/x/usr/bin/chronus" --detect-board 2>/dev/null)" = dev-virtual
 
 # systemd-analyze verify on the packaged unit, with ExecStart= pointing at the packaged binary.
 if command -v systemd-analyze >/dev/null; then
@@ -96,6 +113,7 @@ else
   check "dpkg --root -i succeeds (postinst on a non-Pi machine)" test $? -eq 0
   sed 's/^/  | /' "$work/install.log" | grep -E 'chronus:' || true
   check "installed: /usr/bin/chronus" test -x "$root/usr/bin/chronus"
+  check "installed: /usr/bin/chronusctl, runs (--help)" "$root/usr/bin/chronusctl" --help
   check "user chronus created" grep -qE '^chronus:x:[0-9]+:[0-9]+:' "$root/etc/passwd"
   for group in audio gpio spi; do
     check "chronus in group $group" grep -qE "^$group:x:[0-9]+:(.*,)?chronus(,|$)" "$root/etc/group"
@@ -105,12 +123,15 @@ else
     check "$dir: 750, owned by chronus" test "$(stat -c '%a %u' "$root$dir" 2>/dev/null)" = "750 $uid"
   done
   check "not a Pi: no Raspberry Pi drop-in" test ! -e "$root/etc/systemd/system/chronus.service.d/rpi.conf"
+  check "not a Pi: chronus.service not enabled" \
+    test ! -e "$root/etc/systemd/system/multi-user.target.wants/chronus.service"
 
   echo "patch" >"$root/var/lib/chronus/patch.toml"
   echo "take" >"$root/var/lib/chronus/recordings/take-0001.wav"
   dpkg_root --purge chronus >"$work/purge.log" 2>&1
   check "dpkg --purge succeeds" test $? -eq 0
   check "purge: binaries gone" test ! -e "$root/usr/bin/chronus"
+  check "purge: chronusctl gone" test ! -e "$root/usr/bin/chronusctl"
   check "purge: /etc/chronus gone" test ! -e "$root/etc/chronus"
   check "purge: state gone" test ! -e "$root/var/lib/chronus/patch.toml"
   check "purge: recordings kept" test -f "$root/var/lib/chronus/recordings/take-0001.wav"
@@ -118,6 +139,24 @@ else
   rm -f "$root/var/lib/chronus/recordings/take-0001.wav"
   dpkg_root -i "$deb" >/dev/null 2>&1 && dpkg_root --purge chronus >/dev/null 2>&1
   check "purge without recordings removes /var/lib/chronus" test ! -e "$root/var/lib/chronus"
+
+  # postinst's Raspberry Pi branch: the board detected from the sample files (dpkg passes the
+  # environment to the maintainer scripts), the rpi.conf drop-in copied, the unit enabled (in the
+  # throwaway root: deb-systemd-helper and systemctl --root honour DPKG_ROOT).
+  env "${pi_env[@]}" dpkg --root="$root" --force-script-chrootless --force-depends \
+    --force-not-root --log=/dev/null -i "$deb" >"$work/install-pi.log" 2>&1
+  check "Pi: dpkg --root -i succeeds" test $? -eq 0
+  sed 's/^/  | /' "$work/install-pi.log" | grep -E 'chronus:' || true
+  check "Pi: postinst reports board rpi4-hifiberry-dacplus" \
+    grep -q '^chronus: board rpi4-hifiberry-dacplus ' "$work/install-pi.log"
+  check "Pi: drop-in /etc/systemd/system/chronus.service.d/rpi.conf = the packaged rpi.conf" \
+    cmp "$root/etc/systemd/system/chronus.service.d/rpi.conf" "$root/usr/share/chronus/systemd/rpi.conf"
+  wants="$root/etc/systemd/system/multi-user.target.wants/chronus.service"
+  check "Pi: chronus.service enabled (multi-user.target.wants link to the unit)" \
+    test "$(readlink "$wants")" = /lib/systemd/system/chronus.service
+  dpkg_root --purge chronus >/dev/null 2>&1
+  check "Pi: purge removes the drop-in" test ! -e "$root/etc/systemd/system/chronus.service.d"
+  check "Pi: purge removes the enablement link" test ! -e "$wants" -a ! -L "$wants"
 fi
 
 echo "deb_test: $failures failure(s)"

@@ -286,7 +286,8 @@ void AudioEngine::WriteOutputRt(int32_t* __restrict out) {
   if (channels == 1) {
     for (uint32_t i = 0; i < frames; ++i) out[i] = ToS24In32((left[i] + right[i]) * 0.5f);
   } else if (channels == 2) {
-    for (uint32_t i = 0; i < frames; ++i) {
+    // A size_t index: with uint32_t, 2 * i may wrap, and GCC 12 leaves the interleave scalar.
+    for (size_t i = 0; i < frames; ++i) {
       out[2 * i] = ToS24In32(left[i]);
       out[2 * i + 1] = ToS24In32(right[i]);
     }

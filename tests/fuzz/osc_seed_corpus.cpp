@@ -389,7 +389,8 @@ int main(int argc, char** argv) {
             "cutoff", "resonance", "hcutoff",       "hresonance", "room",      "size",
             "delay",  "delaytime", "delayfeedback", "overgain",   "unknownkey"}) {
         lo_message_add_string(m, key);
-        lo_message_add_float(m, 0.5f);
+        const std::string k = key;
+        lo_message_add_float(m, k == "begin" ? 0.25f : k == "end" ? 0.75f : 0.5f);
       }
     }
     return Serialise(m, "/dirt/play");

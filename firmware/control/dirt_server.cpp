@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "firmware/control/osc_translate.h"
+#include "firmware/engine/timetag_frame.h"
 #include "firmware/log/log.h"
 
 namespace chronus::firmware {
@@ -114,9 +115,7 @@ void DirtServer::Reply(lo_message to, const char* address, lo_message reply) {
 uint64_t DirtServer::FrameOfTimetag(lo_timetag tag) const {
   // 0: at once ("immediately" = 0.1, or no clock yet); a time already past gives frame 1, which
   // the layer plays at once and counts late.
-  if ((tag.sec == 0 && tag.frac <= 1) || clock_ == nullptr || !clock_->valid()) return 0;
-  const int64_t frame = clock_->FrameAtNonRt(EngineClock::NtpToRealtime(tag.sec, tag.frac));
-  return frame > 0 ? static_cast<uint64_t>(frame) : 1;
+  return firmware::FrameOfTimetag(clock_, tag.sec, tag.frac);  // engine/timetag_frame.h (fuzzed)
 }
 
 int DirtServer::Handle(const char* path, const char* types, lo_arg** argv, int argc,

@@ -260,7 +260,8 @@ DirtPlayResult TranslateDirtPlay(const char* types, lo_arg* const* argv, int arg
     s = s.substr(0, colon);
     if (!index.empty() && index.size() <= 7 &&
         std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-      n += std::stod(std::string(index));
+      // Within kDirtMaxN also when both `n` and the suffix are given.
+      n = Clamp(n + std::stod(std::string(index)), -kDirtMaxN, kDirtMaxN, &clamped);
       has_n = true;
     }
   }

@@ -20,6 +20,7 @@
 
 #include "firmware/control/midi_learn_osc.h"
 #include "firmware/control/osc_translate.h"
+#include "firmware/engine/timetag_frame.h"
 #include "firmware/log/log.h"
 
 namespace chronus::firmware {
@@ -523,11 +524,8 @@ int OscServer::Handle(const char* path, const char* types, lo_arg** argv, int ar
       Command command = request.command;
       // A bundle's timetag (NTP time): its commands apply at the engine frame heard then.
       const lo_timetag tag = lo_message_get_timestamp(message);
-      if (clock_ != nullptr && clock_->valid() && !(tag.sec == 0 && tag.frac <= 1)) {
-        const int64_t frame = clock_->FrameAtNonRt(EngineClock::NtpToRealtime(tag.sec, tag.frac));
-        command.frame = frame > 0 ? static_cast<uint64_t>(frame) : 1;  // 1: long past, late
-        timed_commands_.fetch_add(1, std::memory_order_relaxed);
-      }
+      command.frame = FrameOfTimetag(clock_, tag.sec, tag.frac);  // 1: long past, late
+      if (command.frame != 0) timed_commands_.fetch_add(1, std::memory_order_relaxed);
       if (control_->pushNonRtWaiting(command, kLaneWait)) {
         messages_.fetch_add(1, std::memory_order_relaxed);
       } else if (ShouldLog()) {

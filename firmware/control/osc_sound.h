@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include "firmware/control/osc_server.h"
+#include "firmware/control/sound_osc_translate.h"
 #include "firmware/generative/gen_player.h"
 #include "firmware/sound/soundfont_loader.h"
 
@@ -34,7 +35,7 @@ class OscSoundHandler {
                         lo_message message, ControlQueue::Producer& lane);
 
  private:
-  OscExtraResult LoadSoundFont(const char* types, lo_arg** argv, int argc, lo_message message);
+  OscExtraResult LoadSoundFont(const SoundOscRequest& request, lo_message message);
 
   SoundFontLoader* loader_;
   GenPlayer* gen_;

@@ -97,6 +97,24 @@ TEST(DirtTranslate, UnknownKeysAreIgnoredAndCountedAbsurdValuesClamped) {
   EXPECT_FLOAT_EQ(zero.event.rate, static_cast<float>(kDirtMinSpeed));
 }
 
+// Found by the fuzz target (tests/fuzz/corpus/osc/seed-129): the index suffix of `s "bd:N"` was
+// added to an `n` already at its bound, past kDirtMaxN.
+TEST(DirtTranslate, NameSuffixPlusNStaysWithinBound) {
+  lo_message m = lo_message_new();
+  lo_message_add(m, "sssf", "s", "bd:9999999", "n", 1e6f);
+  const DirtPlayResult r = Translate(m);
+  ASSERT_TRUE(r.ok) << r.refusal;
+  EXPECT_STREQ(r.event.s, "bd");
+  EXPECT_EQ(r.event.n, static_cast<int64_t>(kDirtMaxN));
+  EXPECT_EQ(r.clamped, 1u);
+  lo_message small = lo_message_new();
+  lo_message_add(small, "sssf", "s", "bd:3", "n", 2.0f);
+  const DirtPlayResult sum = Translate(small);
+  ASSERT_TRUE(sum.ok) << sum.refusal;
+  EXPECT_EQ(sum.event.n, 5);
+  EXPECT_EQ(sum.clamped, 0u);
+}
+
 TEST(DirtTranslate, MalformedIsRefused) {
   auto refused = [](lo_message m) { return !Translate(m).ok; };
   lo_message a = lo_message_new();

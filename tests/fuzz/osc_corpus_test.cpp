@@ -48,6 +48,25 @@ TEST(OscFuzzCorpus, EveryInputIsHandledAndEveryInvariantHolds) {
   // The corpus reaches both sides: well-formed requests and malformed packets.
   EXPECT_GT(stats.accepted, 10u);
   EXPECT_GT(stats.liblo_errors, 10u);
+  // ... and every other translator of the network input, accepting and refusing.
+  std::printf(
+      "[ measure  ] sound/gen %llu (%llu accepted, %llu SoundFont names resolved), /dirt/play "
+      "%llu (%llu events, %llu synth), %llu timed messages\n",
+      static_cast<unsigned long long>(stats.sound_messages),
+      static_cast<unsigned long long>(stats.sound_accepted),
+      static_cast<unsigned long long>(stats.soundfonts_resolved),
+      static_cast<unsigned long long>(stats.dirt_play),
+      static_cast<unsigned long long>(stats.dirt_events),
+      static_cast<unsigned long long>(stats.dirt_synth_events),
+      static_cast<unsigned long long>(stats.timed_messages));
+  EXPECT_GT(stats.sound_accepted, 5u);
+  EXPECT_GT(stats.sound_messages, stats.sound_accepted);
+  EXPECT_GE(stats.soundfonts_resolved, 1u);
+  EXPECT_GE(stats.dirt_events, 5u);
+  EXPECT_GT(stats.dirt_play, stats.dirt_events);
+  EXPECT_GE(stats.dirt_synth_events, 1u);
+  EXPECT_GE(stats.dirt_requests, 2u);
+  EXPECT_GT(stats.timed_messages, 5u);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Writes the hand-made seeds of the OSC fuzz corpus into a directory (one file per datagram):
 // every address with good and bad arguments, every OSC type, bundles (immediate, past and future
-// time tags, nested, empty), blobs, strings without terminators, huge argument counts, truncations.
+// time tags, nested, empty), blobs, strings without terminators, huge argument counts, truncations;
+// then the sound-layer, generative and SuperDirt addresses and time-tagged bundles.
 //   osc_seed_corpus DIR
 // The checked-in corpus (tests/fuzz/corpus/osc) is these seeds merged with what the fuzzer found
 // (tests/fuzz/run --merge).
@@ -306,6 +307,133 @@ int main(int argc, char** argv) {
   Write("empty", Bytes{});
   Write("one-byte", Bytes{'/'});
   Write("garbage", Bytes{0xff, 0xfe, 0xfd});
+
+  // The other network translators (appended, so the numbers of the seeds above stay): the sound
+  // layers and generative mode of the control port, SuperDirt's /dirt/play, bundle time tags.
+  {
+    lo_message m = lo_message_new();
+    lo_message_add_int32(m, 2);
+    lo_message_add_int32(m, 60);
+    lo_message_add_float(m, 0.8f);
+    Write("midi-note-on", Serialise(m, "/midi/note/on"));
+    m = lo_message_new();
+    lo_message_add_int32(m, 16);
+    lo_message_add_int32(m, 60);
+    Write("midi-note-off", Serialise(m, "/midi/note/off"));
+    m = lo_message_new();
+    lo_message_add_int32(m, 17);  // channel out of range
+    lo_message_add_int32(m, 60);
+    lo_message_add_float(m, 0.5f);
+    Write("midi-note-on-ch17", Serialise(m, "/midi/note/on"));
+  }
+  for (const char* name : {"a.sf2", "FluidR3_GM.sf2", "../../etc/passwd", "/etc/passwd",
+                           "/tmp/chronus-osc-fuzz/soundfonts/a.sf2",
+                           "/tmp/chronus-osc-fuzz/soundfonts/../../../etc/passwd", "", ".."}) {
+    lo_message m = lo_message_new();
+    lo_message_add_string(m, name);
+    Write("sf-load", Serialise(m, "/sf/load"));
+  }
+  {
+    lo_message m = lo_message_new();
+    lo_message_add_string(m, "a.sf2");
+    lo_message_add_int32(m, 3);
+    Write("sf-load-slot", Serialise(m, "/sf/load"));
+    m = lo_message_new();
+    lo_message_add_string(m, "a.sf2");
+    lo_message_add_int32(m, 4);  // slot out of range
+    Write("sf-load-slot4", Serialise(m, "/sf/load"));
+  }
+  Write("gen-start", Serialise(lo_message_new(), "/gen/start"));
+  Write("gen-stop", Serialise(lo_message_new(), "/gen/stop"));
+  {
+    lo_message m = lo_message_new();
+    lo_message_add_string(m, "lydian");
+    Write("gen-mode", Serialise(m, "/gen/mode"));
+    m = lo_message_new();
+    lo_message_add_int32(m, 48);
+    Write("gen-root", Serialise(m, "/gen/root"));
+    m = lo_message_new();
+    lo_message_add_float(m, 120.0f);
+    Write("gen-bpm", Serialise(m, "/gen/bpm"));
+    m = lo_message_new();
+    lo_message_add_float(m, 0.7f);
+    Write("gen-intensity", Serialise(m, "/gen/intensity"));
+    m = lo_message_new();
+    lo_message_add_int32(m, 12345);
+    Write("gen-seed", Serialise(m, "/gen/seed"));
+    m = lo_message_new();
+    lo_message_add_float(m, 301.0f);  // out of range
+    Write("gen-bpm-301", Serialise(m, "/gen/bpm"));
+  }
+  // /dirt/play as Tidal sends it: key/value pairs, in a bundle with a timetag.
+  auto dirt = [](const std::string& s, bool with_effects) {
+    lo_message m = lo_message_new();
+    lo_message_add_string(m, "_id_");
+    lo_message_add_string(m, "1");
+    lo_message_add_string(m, "cps");
+    lo_message_add_float(m, 0.5625f);
+    lo_message_add_string(m, "cycle");
+    lo_message_add_float(m, 12.25f);
+    lo_message_add_string(m, "delta");
+    lo_message_add_float(m, 0.444f);
+    lo_message_add_string(m, "orbit");
+    lo_message_add_int32(m, 0);
+    lo_message_add_string(m, "s");
+    lo_message_add_string(m, s.c_str());
+    lo_message_add_string(m, "n");
+    lo_message_add_float(m, 3.0f);
+    if (with_effects) {
+      for (const char* key :
+           {"gain",   "pan",       "speed",         "begin",      "end",       "cut",
+            "note",   "legato",    "sustain",       "attack",     "release",   "shape",
+            "cutoff", "resonance", "hcutoff",       "hresonance", "room",      "size",
+            "delay",  "delaytime", "delayfeedback", "overgain",   "unknownkey"}) {
+        lo_message_add_string(m, key);
+        const std::string k = key;
+        lo_message_add_float(m, k == "begin" ? 0.25f : k == "end" ? 0.75f : 0.5f);
+      }
+    }
+    return Serialise(m, "/dirt/play");
+  };
+  const Bytes play = dirt("bd", false);
+  Write("dirt-play", play);
+  Write("dirt-play-effects", dirt("sn:2", true));
+  Write("dirt-play-synth", dirt("superpiano", true));
+  Write("dirt-play-bundle-now", Bundle(0, 1, {play}));
+  Write("dirt-play-bundle-future", Bundle(0xe9000000u, 0x80000000u, {play, dirt("hh", true)}));
+  Write("dirt-play-bundle-past", Bundle(0x80000000u, 0, {play}));
+  {
+    // n at its bound and a ":n" suffix: the sum must stay within kDirtMaxN (it did not).
+    lo_message m = lo_message_new();
+    lo_message_add_string(m, "s");
+    lo_message_add_string(m, "bd:9999999");
+    lo_message_add_string(m, "n");
+    lo_message_add_float(m, 1e6f);
+    Write("dirt-play-n-suffix-overflow", Serialise(m, "/dirt/play"));
+    m = lo_message_new();
+    lo_message_add_string(m, "s");
+    lo_message_add_int32(m, 3);  // s not a string
+    Write("dirt-play-s-int", Serialise(m, "/dirt/play"));
+    m = lo_message_new();
+    lo_message_add_string(m, "s");
+    Write("dirt-play-odd", Serialise(m, "/dirt/play"));
+  }
+  Write("dirt-handshake", Serialise(lo_message_new(), "/dirt/handshake"));
+  Write("samples-reload", Serialise(lo_message_new(), "/samples/reload"));
+  // Control-port commands in bundles with time tags (scheduled at their frame).
+  {
+    const Bytes midi_on = [] {
+      lo_message m = lo_message_new();
+      lo_message_add_int32(m, 1);
+      lo_message_add_int32(m, 64);
+      lo_message_add_float(m, 0.5f);
+      return Serialise(m, "/midi/note/on");
+    }();
+    Write("bundle-timetag-now-ish", Bundle(0xe9000000u, 0, {on, midi_on}));
+    Write("bundle-timetag-max", Bundle(0xffffffffu, 0xffffffffu, {on}));
+    Write("bundle-timetag-epoch", Bundle(0, 2, {on}));
+    Write("bundle-timetag-nested", Bundle(0xe9000000u, 0, {Bundle(0xe9000001u, 0, {play}), on}));
+  }
   std::printf("%d seeds written to %s\n", g_count, g_dir.c_str());
   return 0;
 }

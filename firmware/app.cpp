@@ -401,6 +401,9 @@ int RunApp(const AppOptions& options) {
         {"sample_voices", static_cast<double>(sample_layer.active_voices())},
         {"sample_voices_stolen", static_cast<double>(sample_layer.voices_stolen())},
         {"sample_render_collisions", static_cast<double>(sample_layer.render_collisions())},
+        {"sample_standby_blocks", static_cast<double>(sample_layer.standby_blocks())},
+        {"sample_standby_misses", static_cast<double>(sample_layer.standby_misses())},
+        {"sample_stale_blocks", static_cast<double>(sample_layer.stale_blocks())},
         {"sample_reloads", static_cast<double>(dirt.reloads())},
         {"samples_loaded", static_cast<double>(sample_layer.current_bank() != nullptr
                                                    ? sample_layer.current_bank()->sample_count()

@@ -155,9 +155,9 @@ bool DspWorker::RenderFreeBlocksRt() {
                              return false;
                            return commands_.pop(*command);
                          });
-    block->layer_rendered =
-        config_.layer != nullptr &&
-        config_.layer->RenderWorkerRt(config_.index, block->slot, block->frames);
+    block->layer_rendered = config_.layer != nullptr &&
+                            config_.layer->RenderWorkerRt(config_.index, block->slot,
+                                                          block->start_frame, block->frames);
     block->index = next_index_++;
     block->commands_applied = commands_applied_;
     dsp::VoiceBank& checkpoint = checkpoints_[block->index % checkpoints_.size()];

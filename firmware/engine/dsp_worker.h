@@ -25,11 +25,12 @@ class WorkerLayer {
  public:
   virtual ~WorkerLayer() = default;
   /// Called by worker `worker` right after it rendered its synth voices into the block in `slot`
-  /// (0 .. lookahead_blocks - 1), before the block is published. Worker thread; RT rules apply.
-  /// Two threads may call it for the same `worker` at once (a stalled thread that came back while
-  /// its replacement runs): the layer lets one in and returns false to the other, whose block
-  /// then carries no layer output.
-  virtual bool RenderWorkerRt(int worker, uint32_t slot, uint32_t frames) = 0;
+  /// (0 .. lookahead_blocks - 1), which plays at engine frame `start_frame`, before the block is
+  /// published. Worker thread; RT rules apply. Two threads may call it for the same `worker` at
+  /// once (a stalled thread that came back while its replacement runs): the layer lets one in
+  /// and returns false to the other, whose block then carries no layer output; it also returns
+  /// false for a frame it rendered already (the audio thread covered it on standby).
+  virtual bool RenderWorkerRt(int worker, uint32_t slot, uint64_t start_frame, uint32_t frames) = 0;
 };
 
 /// One rendered block of a worker's voices (mono, `frames` samples).

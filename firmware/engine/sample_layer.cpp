@@ -24,6 +24,11 @@ SampleLayer::SampleLayer(const SampleLayerConfig& config) : config_(config) {
     auto state = std::make_unique<WorkerState>();
     state->bank.Init(config.sample_rate, per_worker_);
     state->blocks.resize(std::max<uint32_t>(1, config.lookahead_blocks));
+    for (BlockOut* block : {&state->standby}) {
+      block->storage.assign(bus_floats, 0.0f);
+      block->buses = {block->storage.data(), config_.block_frames, config_.orbits};
+      block->active.assign(per_worker_, 0);
+    }
     for (BlockOut& block : state->blocks) {
       block.storage.assign(bus_floats, 0.0f);
       block.buses = {block.storage.data(), config_.block_frames, config_.orbits};
@@ -44,6 +49,7 @@ SampleLayer::SampleLayer(const SampleLayerConfig& config) : config_(config) {
   synth_commands_.assign(kMaxSynthCommands, Command{CommandType::kNoteOff});
   retire_seq_.assign(config_.workers, 0);
   applied_seen_.assign(config_.workers, 0);
+  outs_.assign(config_.workers, nullptr);
 }
 
 SampleLayer::~SampleLayer() {
@@ -77,38 +83,81 @@ std::unique_ptr<SampleBank> SampleLayer::TakeRetiredBankNonRt() {
   return std::unique_ptr<SampleBank>(retired_.exchange(nullptr, std::memory_order_acq_rel));
 }
 
-bool SampleLayer::RenderWorkerRt(int worker, uint32_t slot, uint32_t frames) {
+bool SampleLayer::RenderWorkerRt(int worker, uint32_t slot, uint64_t start_frame, uint32_t frames) {
   WorkerState& ws = *workers_[static_cast<size_t>(worker)];
   if (ws.rendering.exchange(true, std::memory_order_acquire)) {
     collisions_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  WorkerCommandPacket packet;
-  while (ws.commands.pop(packet)) {
+  const bool due = start_frame >= ws.next_frame;
+  if (due) {
+    RenderStateRt(ws, ws.blocks[slot % ws.blocks.size()], start_frame, frames);
+  } else {
+    stale_.fetch_add(1, std::memory_order_relaxed);
+  }
+  ws.rendering.store(false, std::memory_order_release);
+  return due;
+}
+
+void SampleLayer::RenderStateRt(WorkerState& ws, BlockOut& out, uint64_t start_frame,
+                                uint32_t frames) {
+  // Commands sent for this block (or, should one have been skipped, an earlier one: at once);
+  // those for later blocks stay queued.
+  while (ws.commands.read_available() > 0 && ws.commands.front().block_start <= start_frame) {
+    const WorkerCommandPacket& packet = ws.commands.front();
+    const uint32_t offset = packet.block_start == start_frame ? packet.offset : 0;
     switch (packet.type) {
       case WorkerCommandPacket::kStart:
-        ws.bank.Start(packet.slot, packet.play, packet.offset);
+        ws.bank.Start(packet.slot, packet.play, offset);
         break;
       case WorkerCommandPacket::kCut:
-        ws.bank.Cut(packet.slot, packet.offset);
+        ws.bank.Cut(packet.slot, offset);
         break;
       case WorkerCommandPacket::kCutAll:
         ws.bank.CutAll();
         break;
     }
+    ws.commands.pop();
     ++ws.applied;
   }
-  BlockOut& out = ws.blocks[slot % ws.blocks.size()];
   const uint32_t n = std::min(frames, config_.block_frames);
   out.masks = ws.bank.Render(out.buses, n);
   for (uint32_t v = 0; v < per_worker_; ++v) out.active[v] = ws.bank.IsActive(v) ? 1 : 0;
   out.commands_applied = ws.applied;
-  ws.rendering.store(false, std::memory_order_release);
-  return true;
+  out.start_frame = start_frame;
+  ws.next_frame = start_frame + frames;
 }
 
-bool SampleLayer::SendRt(uint32_t worker, const WorkerCommandPacket& packet) {
+const SampleLayer::BlockOut* SampleLayer::RenderStandbyRt(uint32_t worker, uint64_t start_frame) {
   WorkerState& ws = *workers_[worker];
+  if (ws.rendering.exchange(true, std::memory_order_acquire)) {
+    standby_misses_.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  const BlockOut* out = nullptr;
+  if (start_frame >= ws.next_frame) {
+    RenderStateRt(ws, ws.standby, start_frame, config_.block_frames);
+    out = &ws.standby;
+  } else {
+    // The worker's thread came back and rendered this period's block before the audio thread
+    // got to it; that block is parked by its share (not handed back to the worker), so the
+    // worker cannot render into its slot again while we read it.
+    for (const BlockOut& block : ws.blocks) {
+      if (block.start_frame == start_frame) out = &block;
+    }
+  }
+  ws.rendering.store(false, std::memory_order_release);
+  if (out == nullptr) {
+    standby_misses_.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    standby_blocks_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return out;
+}
+
+bool SampleLayer::SendRt(uint32_t worker, WorkerCommandPacket packet) {
+  WorkerState& ws = *workers_[worker];
+  packet.block_start = send_block_;
   if (!ws.commands.push(packet)) return false;
   ++ws.sent;
   return true;
@@ -283,14 +332,24 @@ void SampleLayer::MixPeriodRt(const WorkerBlock* const* blocks, uint32_t usable,
   const uint32_t frames = config_.block_frames;
   usable_mask_ = usable;
 
-  // 1. The workers' blocks of this period: free the voices that ended, sum the orbit buses.
+  // 1. The workers' blocks of this period (a late worker's rendered here: the standby path):
+  //    free the voices that ended, sum the orbit buses.
+  const uint64_t period_start = period_ * frames;
   dsp::OrbitMasks used;
   for (uint32_t w = 0; w < config_.workers; ++w) {
-    if (blocks[w] != nullptr && blocks[w]->layer_rendered) {
-      const BlockOut& b = workers_[w]->blocks[blocks[w]->slot % workers_[w]->blocks.size()];
-      used.dry |= b.masks.dry;
-      used.reverb |= b.masks.reverb;
-      used.delay |= b.masks.delay;
+    const BlockOut* b = nullptr;
+    if (blocks[w] != nullptr) {
+      if (blocks[w]->layer_rendered) {
+        b = &workers_[w]->blocks[blocks[w]->slot % workers_[w]->blocks.size()];
+      }
+    } else if ((usable & (1u << w)) == 0) {
+      b = RenderStandbyRt(w, period_start);
+    }
+    outs_[w] = b;
+    if (b != nullptr) {
+      used.dry |= b->masks.dry;
+      used.reverb |= b->masks.reverb;
+      used.delay |= b->masks.delay;
     }
   }
   for (uint32_t o = 0; o < config_.orbits; ++o) {
@@ -302,16 +361,17 @@ void SampleLayer::MixPeriodRt(const WorkerBlock* const* blocks, uint32_t usable,
   uint64_t rendered_ns = 0;
   uint32_t rendered_voices = 0;
   for (uint32_t w = 0; w < config_.workers; ++w) {
-    if (blocks[w] == nullptr || !blocks[w]->layer_rendered) {
+    if (outs_[w] == nullptr) {
       for (uint32_t v = 0; v < per_worker_; ++v) active += allocator_.busy(w, v) ? 1 : 0;
       continue;
     }
     WorkerState& ws = *workers_[w];
-    const BlockOut& b = ws.blocks[blocks[w]->slot % ws.blocks.size()];
+    const BlockOut& b = *outs_[w];
     applied_seen_[w] = b.commands_applied;
-    rendered_ns += blocks[w]->render_ns;
+    const bool by_worker = blocks[w] != nullptr;  // else the standby path's (not timed)
+    if (by_worker) rendered_ns += blocks[w]->render_ns;
     for (uint32_t v = 0; v < per_worker_; ++v) {
-      rendered_voices += b.active[v] != 0 ? 1 : 0;
+      rendered_voices += by_worker && b.active[v] != 0 ? 1 : 0;
       if (allocator_.busy(w, v) && b.active[v] == 0 && b.commands_applied >= ws.start_seq[v]) {
         allocator_.MarkFree(w, v);
       }
@@ -351,7 +411,9 @@ void SampleLayer::MixPeriodRt(const WorkerBlock* const* blocks, uint32_t usable,
     out[2 * i + 1] = out_right_[i];
   }
 
-  // 3. A new bank, at this block boundary.
+  // 3. A new bank, at this block boundary. Commands sent from here on are for the block the
+  //    workers render next.
+  send_block_ = (period_ + config_.lookahead_blocks) * frames;
   SwapBankRt();
 
   // 4. New events into the schedule; dispatch those due in the blocks the workers render next.

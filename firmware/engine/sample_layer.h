@@ -15,8 +15,14 @@
 //   renders its voice pool into the block's buses.
 // Sample banks are swapped at a block boundary: every voice is cut, and the old bank is handed
 // back for freeing off the RT path once every worker has rendered past the cut.
-// A worker's share that is late or on standby (worker_share.h) keeps its sample voices paused
-// (they are not part of the standby path); new events then go to the other workers.
+// Standby: when a worker's block is late (its share is on standby, worker_share.h), the audio
+// thread renders that worker's sample voices itself, from the same state, in the same period
+// (RenderStandbyRt): the voices play on without a gap, and new events go to the other workers.
+// Every rendered block carries the engine frame it starts at and the state remembers the next
+// frame due, so a worker thread that comes back with blocks the audio thread already covered
+// leaves the state alone (stale_blocks), and commands are applied in the block they were sent
+// for. Only a thread stalled in the middle of rendering the state itself (it holds `rendering`)
+// cannot be covered: its voices pause for the period (standby_misses).
 #pragma once
 
 #include <atomic>
@@ -69,8 +75,9 @@ class SampleLayer final : public WorkerLayer {
   /// TakeRetiredBankNonRt, after it stopped being current). Any thread.
   const SampleBank* current_bank() const { return current_.load(std::memory_order_acquire); }
 
-  // WorkerLayer: worker `worker` renders its sample voices for its block `slot`.
-  bool RenderWorkerRt(int worker, uint32_t slot, uint32_t frames) override;
+  // WorkerLayer: worker `worker` renders its sample voices for its block `slot`, which plays at
+  // engine frame `start_frame`; false (and nothing touched) when that frame was rendered already.
+  bool RenderWorkerRt(int worker, uint32_t slot, uint64_t start_frame, uint32_t frames) override;
 
   /// Audio thread, once per period, after the shares took their blocks and before they hand
   /// them back: `blocks[w]` is the block share w took (nullptr: late or on standby), `usable`
@@ -110,12 +117,21 @@ class SampleLayer final : public WorkerLayer {
   /// Blocks rendered without their sample voices because another thread of the same worker (a
   /// stalled one that came back, or its replacement) was rendering them.
   uint64_t render_collisions() const { return collisions_.load(std::memory_order_relaxed); }
+  /// Worker blocks for frames already rendered (by the standby path, or by another thread of the
+  /// same worker): left without sample voices, which had played on time.
+  uint64_t stale_blocks() const { return stale_.load(std::memory_order_relaxed); }
+  /// Blocks of late workers whose sample voices the audio thread rendered (standby path).
+  uint64_t standby_blocks() const { return standby_blocks_.load(std::memory_order_relaxed); }
+  /// Periods in which a late worker's sample voices could not be covered (its thread stalled
+  /// while rendering them): they paused for the period.
+  uint64_t standby_misses() const { return standby_misses_.load(std::memory_order_relaxed); }
 
  private:
   struct WorkerCommandPacket {
     enum Type : uint8_t { kStart, kCut, kCutAll } type = kStart;
     uint16_t slot = 0;
-    uint32_t offset = 0;
+    uint32_t offset = 0;       // frames into the block it is for
+    uint64_t block_start = 0;  // engine frame of that block
     dsp::SamplePlay play;
   };
   struct BlockOut {
@@ -124,12 +140,15 @@ class SampleLayer final : public WorkerLayer {
     dsp::OrbitMasks masks;
     std::vector<uint8_t> active;
     uint64_t commands_applied = 0;
+    uint64_t start_frame = UINT64_MAX;  // engine frame of the block rendered into it
   };
   struct WorkerState {
     dsp::SampleVoiceBank bank;
     boost::lockfree::spsc_queue<WorkerCommandPacket> commands{kWorkerQueueCapacity};
     std::vector<BlockOut> blocks;
-    uint64_t applied = 0;  // the thread holding `rendering`
+    BlockOut standby;         // the audio thread's, when it renders this state (standby path)
+    uint64_t applied = 0;     // the thread holding `rendering`
+    uint64_t next_frame = 0;  // the thread holding `rendering`: the first frame not rendered
     // Held while a worker thread renders this state: a stalled thread that comes back while its
     // replacement renders finds it taken and leaves the state alone (RenderWorkerRt).
     std::atomic<bool> rendering{false};
@@ -147,7 +166,13 @@ class SampleLayer final : public WorkerLayer {
   void PushPendingRt(const Pending& pending);
   void PopPendingRt();
   void DispatchRt(const Pending& pending, uint64_t block_start);
-  bool SendRt(uint32_t worker, const WorkerCommandPacket& packet);
+  bool SendRt(uint32_t worker, WorkerCommandPacket packet);
+  // Applies the commands for the block at `start_frame` and renders it into `out`; the caller
+  // holds ws.rendering.
+  void RenderStateRt(WorkerState& ws, BlockOut& out, uint64_t start_frame, uint32_t frames);
+  // Audio thread: worker `worker`'s sample voices for the period at `start_frame`, rendered now
+  // (or found rendered by the worker), or nullptr when its thread holds the state.
+  const BlockOut* RenderStandbyRt(uint32_t worker, uint64_t start_frame);
   void SwapBankRt();
 
   SampleLayerConfig config_;
@@ -159,8 +184,10 @@ class SampleLayer final : public WorkerLayer {
   size_t heap_size_ = 0;
   uint64_t order_ = 0;
   uint64_t period_ = 0;
+  uint64_t send_block_ = 0;  // engine frame of the block the commands sent now are for
   uint32_t usable_mask_ = 0;
   std::vector<uint64_t> applied_seen_;  // per worker: commands_applied of its last block taken
+  std::vector<const BlockOut*> outs_;   // per worker: its sample voices of this period, or null
   int audio_worker_ = -1;               // the share the audio thread renders, or -1
   double audio_other_ns_ = 0;           // smoothed: the audio thread's work besides that share
   double ns_per_voice_ = 0;             // smoothed: render time of a sounding voice
@@ -188,6 +215,9 @@ class SampleLayer final : public WorkerLayer {
   std::atomic<uint32_t> active_{0};
   std::atomic<uint64_t> swaps_{0};
   std::atomic<uint64_t> collisions_{0};
+  std::atomic<uint64_t> stale_{0};
+  std::atomic<uint64_t> standby_blocks_{0};
+  std::atomic<uint64_t> standby_misses_{0};
 };
 
 }  // namespace chronus::firmware

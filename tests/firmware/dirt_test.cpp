@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <numbers>
 #include <random>
 #include <string>
 #include <thread>
@@ -16,6 +17,7 @@
 
 #include "firmware/control/dirt_translate.h"
 #include "firmware/engine/audio_engine.h"
+#include "firmware/engine/fault.h"
 #include "firmware/engine/sample_layer.h"
 #include "firmware/samples/sample_bank.h"
 #include "tests/support/alloc_counter.h"
@@ -344,6 +346,12 @@ class LayerTest : public ::testing::Test {
     WriteWav(root_ / "dc" / "1.wav", std::vector<float>(4800, 0.25f), 1, 48000);
     fs::create_directories(root_ / "click");
     WriteWav(root_ / "click" / "0.wav", std::vector<float>(100, 0.5f), 1, 48000);
+    fs::create_directories(root_ / "tone");  // 0.25 s of 220 Hz: where a pause would show
+    std::vector<float> tone(12000);
+    for (size_t i = 0; i < tone.size(); ++i) {
+      tone[i] = 0.5f * std::sin(2.0f * std::numbers::pi_v<float> * 220.0f * float(i) / 48000.0f);
+    }
+    WriteWav(root_ / "tone" / "0.wav", tone, 1, 48000);
     layer_->SetInitialBankNonRt(LoadSampleBank({root_.string(), 48000.0f, 1 << 20}));
     EngineConfig ec;
     ec.block_frames = kBlock;
@@ -461,7 +469,9 @@ TEST(SampleLayerWorkers, AStalledWorkerBackBesideItsReplacementNeverRendersTheSa
   auto worker = [&](uint32_t slot) {
     while (!go.load()) std::this_thread::yield();
     for (int i = 0; i < kCalls; ++i) {
-      if (layer.RenderWorkerRt(0, slot, 128)) rendered.fetch_add(1);
+      if (layer.RenderWorkerRt(0, slot, uint64_t{128} * static_cast<uint64_t>(i), 128)) {
+        rendered.fetch_add(1);
+      }
     }
   };
   std::thread old_thread(worker, 0u);
@@ -469,8 +479,96 @@ TEST(SampleLayerWorkers, AStalledWorkerBackBesideItsReplacementNeverRendersTheSa
   go.store(true);
   old_thread.join();
   replacement.join();
-  EXPECT_EQ(static_cast<uint64_t>(rendered.load()) + layer.render_collisions(), 2u * kCalls);
+  // Each block frame is rendered at most once; the other call was turned away (the state was
+  // taken) or found the frame rendered already.
+  EXPECT_EQ(
+      static_cast<uint64_t>(rendered.load()) + layer.render_collisions() + layer.stale_blocks(),
+      2u * kCalls);
   EXPECT_GT(rendered.load(), 0);
+  EXPECT_LE(rendered.load(), kCalls);
+}
+
+// The standby path covers sample voices too. Both worker threads stall for 60 ms while two
+// sample voices play (one on each worker): the audio thread renders their sample voices itself,
+// from the same state, in the same periods; the threads come back, find those blocks covered and
+// leave the state alone; after the hand-back they render the voices again. The output equals a
+// run without the stall sample for sample. (Before: the voices paused while their worker was on
+// standby, and went on late afterwards.)
+TEST_F(LayerTest, StalledWorkersSampleVoicesPlayOnThroughTheStandbyPath) {
+  auto run = [&](bool stall) {
+    left_.clear();
+    right_.clear();
+    Start(2, 8);
+    Render(2);
+    layer_->PushEventNonRt(Event(1000, 0, 0.0f, "tone"));  // hard left
+    layer_->PushEventNonRt(Event(1000, 0, 1.0f, "tone"));  // hard right, on the other worker
+    Render(20);
+    std::vector<int32_t> out(2 * kBlock);
+    // Renders periods without waiting for the workers, or (`wait`) each once every worker has
+    // rendered the block it was handed in the period before (the first: at once).
+    auto render_periods = [&](int periods, bool wait) {
+      std::vector<uint64_t> seen;
+      for (const DspWorker* worker : engine_->workers()) seen.push_back(worker->blocks_rendered());
+      for (int p = 0; p < periods; ++p) {
+        for (size_t w = 0; wait && p > 0 && w < seen.size(); ++w) {
+          while (engine_->workers()[w]->blocks_rendered() <= seen[w]) std::this_thread::yield();
+          seen[w] = engine_->workers()[w]->blocks_rendered();
+        }
+        engine_->RenderPeriodRt(out.data());
+        for (uint32_t i = 0; i < kBlock; ++i) {
+          left_.push_back(float(out[2 * i]) / 2147483648.0f);
+          right_.push_back(float(out[2 * i + 1]) / 2147483648.0f);
+        }
+      }
+    };
+    if (stall) {
+      FaultSpec fault;
+      fault.type = FaultType::kStall;
+      fault.stall_ms = 60;
+      for (DspWorker* worker : engine_->workers()) {  // idle, its next block rendered: the
+        while (worker->blocks_rendered() < engine_->periods() + 1) std::this_thread::yield();
+        worker->InjectFaultNonRt(fault);  // fault hits the block handed back next
+      }
+      Render(1);                  // hands each worker the block it stalls on
+      render_periods(10, false);  // 10 periods in far less than 60 ms: both on standby
+      std::this_thread::sleep_for(std::chrono::milliseconds(150));  // both threads are back
+      for (size_t w = 0; w < 2; ++w) engine_->share(w).RequestHandBackNonRt();
+      render_periods(30, true);  // hand-back at the first boundary; then the workers again
+    } else {
+      Render(41);
+    }
+    engine_->Stop();
+  };
+  run(false);
+  const std::vector<float> left_ref = left_, right_ref = right_;
+  engine_.reset();
+  layer_.reset();
+  run(true);
+  ASSERT_EQ(left_.size(), left_ref.size());
+  float worst = 0.0f;
+  for (size_t i = 0; i < left_.size(); ++i) {
+    worst =
+        std::max({worst, std::fabs(left_[i] - left_ref[i]), std::fabs(right_[i] - right_ref[i])});
+  }
+  std::printf(
+      "[ measure  ] standby blocks %llu, misses %llu, stale worker blocks %llu, "
+      "collisions %llu, max |difference| %.3g over %zu frames\n",
+      (unsigned long long)layer_->standby_blocks(), (unsigned long long)layer_->standby_misses(),
+      (unsigned long long)layer_->stale_blocks(), (unsigned long long)layer_->render_collisions(),
+      double(worst), left_.size());
+  EXPECT_EQ(worst, 0.0f);
+  EXPECT_GE(Onset(left_, 0), 1000);
+  double energy = 0;  // the tone sounds through the standby periods (frames 2816 .. 4096)
+  for (size_t i = 2816; i < 4096; ++i) energy += double(left_[i]) * left_[i];
+  EXPECT_GT(std::sqrt(energy / 1280), 0.05);
+  EXPECT_GE(layer_->standby_blocks(), 20u);  // 10 periods x 2 workers, at least
+  EXPECT_EQ(layer_->standby_misses(), 0u);
+  // Each thread's block stalled on was found covered (or, on a loaded machine, the audio thread
+  // was rendering that state at the moment the thread came back).
+  EXPECT_GE(layer_->stale_blocks() + layer_->render_collisions(), 2u);
+  EXPECT_EQ(engine_->share(0).handbacks(), 1u);
+  EXPECT_EQ(engine_->share(1).handbacks(), 1u);
+  EXPECT_EQ(layer_->late_events(), 0u);
 }
 
 TEST_F(LayerTest, BankSwapAtABlockBoundaryRetiresTheOldBank) {
@@ -486,7 +584,7 @@ TEST_F(LayerTest, BankSwapAtABlockBoundaryRetiresTheOldBank) {
   EXPECT_EQ(next, nullptr);
   Render(10);
   EXPECT_NE(layer_->current_bank(), old);
-  EXPECT_EQ(layer_->current_bank()->sound_count(), 3u);
+  EXPECT_EQ(layer_->current_bank()->sound_count(), 4u);  // dc, click, tone, other
   auto retired = layer_->TakeRetiredBankNonRt();
   EXPECT_EQ(retired.get(), old);
   EXPECT_EQ(layer_->bank_swaps(), 1u);

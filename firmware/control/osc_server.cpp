@@ -483,6 +483,7 @@ int OscServer::Handle(const char* path, const char* types, lo_arg** argv, int ar
         messages_.fetch_add(1, std::memory_order_relaxed);
       } else {
         Refuse(address, extra.refusal);
+        if (!extra.answered) ReplyResult(message, address.substr(0, 256), false, extra.refusal);
       }
       return 0;
     }

@@ -53,6 +53,9 @@ struct OscStateHooks {
 struct OscExtraResult {
   bool handled = false;  ///< false: not one of its addresses (the built-in address space runs).
   std::string refusal;   ///< handled but refused (counted in bad_messages): the reason.
+  /// Refused and already answered by the handler (else the server answers /fail <address>
+  /// <refusal>).
+  bool answered = false;
 };
 /// An extra address handler, called on the OSC thread before the built-in address space. It may
 /// queue commands on `lane` (the server's own control lane).

@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "firmware/control/osc_timetag.h"
 #include "firmware/control/osc_translate.h"
 #include "firmware/log/log.h"
 
@@ -59,7 +60,9 @@ OscExtraResult OscSoundHandler::LoadSoundFont(const char* types, lo_arg** argv, 
   const ReplyTarget reply = SourceOf(message);
   auto refuse = [&](const std::string& reason) {
     reply.Result(false, reason);
-    return Refused(reason);
+    OscExtraResult result = Refused(reason);
+    result.answered = true;  // /fail sent here (from the loader's socket, like /done)
+    return result;
   };
   if (!HasTypes(types, argc, 1) || argc > 2 || types[0] != 's' || argv[0] == nullptr) {
     return refuse("expected /sf/load s [i slot]");
@@ -107,6 +110,10 @@ OscExtraResult OscSoundHandler::Handle(std::string_view path, const char* types,
     }
     Command command{on ? CommandType::kNoteOn : CommandType::kNoteOff, static_cast<uint8_t>(*note),
                     dsp::ParamId::kCutoffHz, velocity, static_cast<uint8_t>(*channel - 1)};
+    // A bundle's timetag: the note takes effect at the engine frame heard then (as /note/*).
+    command.frame = CommandFrameOfTimetag(
+        clock_, message != nullptr ? lo_message_get_timestamp(message) : lo_timetag{0, 1});
+    if (command.frame != 0) timed_commands_.fetch_add(1, std::memory_order_relaxed);
     if (!lane.pushNonRt(command)) return Refused("control queue full");
     return Done();
   }

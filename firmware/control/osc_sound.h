@@ -2,6 +2,8 @@
 //   /midi/note/on i ch f|i ...   i channel 1..16, i note 0..127, f velocity 0..1 (0 = off):
 //                                a note on a MIDI channel, routed by the patch's layers
 //   /midi/note/off i ch i note
+//                                in a bundle with a future timetag, both take effect at the engine
+//                                frame heard at that time (SetClock), like /note/*
 //   /sf/load s [i slot]   loads a SoundFont (file name in a SoundFont directory, or a path inside
 //                         one) into slot 0..3 (default 0) in the background; sends
 //                         /sf/progress s path f fraction while reading, then /done /sf/load path
@@ -17,9 +19,12 @@
 
 #include <lo/lo.h>
 
+#include <atomic>
+#include <cstdint>
 #include <string_view>
 
 #include "firmware/control/osc_server.h"
+#include "firmware/engine/engine_clock.h"
 #include "firmware/generative/gen_player.h"
 #include "firmware/sound/soundfont_loader.h"
 
@@ -30,6 +35,13 @@ class OscSoundHandler {
  public:
   OscSoundHandler(SoundFontLoader* loader, GenPlayer* gen) : loader_(loader), gen_(gen) {}
 
+  /// The engine's clock: /midi/note/* in a bundle with a future timetag are scheduled at the
+  /// engine frame of that time. Without it, they apply at once. Main thread, before the OSC
+  /// server starts.
+  void SetClock(const EngineClock* clock) { clock_ = clock; }
+  /// /midi/note/* commands queued with a frame from their bundle's timetag. Any thread.
+  uint64_t timed_commands() const { return timed_commands_.load(std::memory_order_relaxed); }
+
   OscExtraResult Handle(std::string_view path, const char* types, lo_arg** argv, int argc,
                         lo_message message, ControlQueue::Producer& lane);
 
@@ -38,6 +50,8 @@ class OscSoundHandler {
 
   SoundFontLoader* loader_;
   GenPlayer* gen_;
+  const EngineClock* clock_ = nullptr;
+  std::atomic<uint64_t> timed_commands_{0};
 };
 
 }  // namespace chronus::firmware

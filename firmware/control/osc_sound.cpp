@@ -113,9 +113,10 @@ OscExtraResult OscSoundHandler::Handle(std::string_view path, const char* types,
     // A bundle's timetag: the note takes effect at the engine frame heard then (as /note/*).
     command.frame = CommandFrameOfTimetag(
         clock_, message != nullptr ? lo_message_get_timestamp(message) : lo_timetag{0, 1});
-    if (command.frame != 0) timed_commands_.fetch_add(1, std::memory_order_relaxed);
     if (!lane.pushNonRt(command)) return Refused("control queue full");
-    return Done();
+    OscExtraResult done = Done();
+    done.timed = command.frame != 0;  // counted by the server in timed_commands
+    return done;
   }
   if (path == "/sf/load") return LoadSoundFont(types, argv, argc, message);
   if (!path.starts_with("/gen/")) return {};

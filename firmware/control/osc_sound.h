@@ -19,8 +19,6 @@
 
 #include <lo/lo.h>
 
-#include <atomic>
-#include <cstdint>
 #include <string_view>
 
 #include "firmware/control/osc_server.h"
@@ -39,8 +37,6 @@ class OscSoundHandler {
   /// engine frame of that time. Without it, they apply at once. Main thread, before the OSC
   /// server starts.
   void SetClock(const EngineClock* clock) { clock_ = clock; }
-  /// /midi/note/* commands queued with a frame from their bundle's timetag. Any thread.
-  uint64_t timed_commands() const { return timed_commands_.load(std::memory_order_relaxed); }
 
   OscExtraResult Handle(std::string_view path, const char* types, lo_arg** argv, int argc,
                         lo_message message, ControlQueue::Producer& lane);
@@ -51,7 +47,6 @@ class OscSoundHandler {
   SoundFontLoader* loader_;
   GenPlayer* gen_;
   const EngineClock* clock_ = nullptr;
-  std::atomic<uint64_t> timed_commands_{0};
 };
 
 }  // namespace chronus::firmware

@@ -395,7 +395,7 @@ TEST(OscSoundHandler, MidiNotesInATimetaggedBundleGetTheFrameOfTheTimetag) {
   EXPECT_EQ(commands[2].type, CommandType::kNoteOff);
   EXPECT_EQ(commands[2].frame, 0u) << "immediate timetag: at once";
   EXPECT_EQ(commands[3].frame, 0u) << "outside a bundle: at once";
-  EXPECT_EQ(handler.timed_commands(), 2u);
+  EXPECT_EQ(server->timed_commands(), 2u) << "the two future bundles, not the immediate ones";
 }
 
 TEST(OscSoundHandler, RefusalsAreAnsweredWithFailOnceAndCounted) {

@@ -8,10 +8,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "firmware/control/midi_mapper.h"
@@ -19,7 +22,9 @@
 #include "firmware/control/osc_sound.h"
 #include "firmware/engine/engine_clock.h"
 #include "firmware/generative/gen_player.h"
+#include "firmware/sound/fluid_worker.h"
 #include "firmware/sound/sound_layers.h"
+#include "firmware/sound/soundfont_loader.h"
 #include "hal/rt/clock.h"
 #include "tests/control/recording_sink.h"
 #include "tests/support/firmware_process.h"
@@ -106,11 +111,12 @@ TEST(OscMidiLearn, GoodParameterArmsLearnAndTheNextCcIsBound) {
 TEST(OscMidiLearn, BadParameterOrNoMidiIsAnsweredWithFailAndCounted) {
   ControlQueue control;
   MidiLearn learn;
-  std::string hook_error;
+  const std::string midi_off = "MIDI in is not running (see the log)";
+  std::atomic<bool> midi_running{true};  // read on the OSC thread
   auto server = MakeServer(control);
   OscStateHooks hooks;
   hooks.midi_learn = [&](ParamId param) {
-    if (!hook_error.empty()) return hook_error;
+    if (!midi_running.load()) return midi_off;
     learn.Arm(param);
     return std::string();
   };
@@ -134,12 +140,12 @@ TEST(OscMidiLearn, BadParameterOrNoMidiIsAnsweredWithFailAndCounted) {
   EXPECT_EQ(server->bad_messages(), 2u);
 
   // MIDI in not running: the hook's reason goes back to the sender.
-  hook_error = "MIDI in is not running (see the log)";
+  midi_running.store(false);
   lo_send_from(client.address(), client.server(), LO_TT_IMMEDIATE, "/midi/learn", "s", "cutoff");
   result = client.WaitResult("/midi/learn", 1000);
   ASSERT_TRUE(result.has_value());
   EXPECT_FALSE(result->first);
-  EXPECT_EQ(result->second, hook_error);
+  EXPECT_EQ(result->second, midi_off);
   EXPECT_FALSE(learn.armed());
   EXPECT_EQ(server->bad_messages(), 3u);
   EXPECT_EQ(server->messages(), 0u);
@@ -446,6 +452,128 @@ TEST(OscSoundHandler, RefusalsAreAnsweredWithFailOnceAndCounted) {
   EXPECT_EQ(result->second, "slot must be an integer 0..3");
   EXPECT_FALSE(client.WaitResult("/sf/load", 200).has_value()) << "one answer per request";
   EXPECT_EQ(server->bad_messages(), 4u);
+}
+
+// /sf/load over OSC with a real loader and FluidSynth worker: /sf/progress reaches the sender,
+// rising to 1, then /done /sf/load <path> once the font is swapped in; a missing font is answered
+// /fail with the reason.
+TEST(OscSoundHandler, SoundFontLoadSendsProgressThenDone) {
+  const std::string font = "/usr/share/sounds/sf2/TimGM6mb.sf2";
+  if (!std::filesystem::exists(font)) GTEST_SKIP() << "timgm6mb-soundfont is not installed";
+  constexpr uint32_t kBlock = 128;
+  SoundPatch patch;
+  LayerConfig piano;
+  piano.target = LayerConfig::Target::kFluid;
+  patch.layers = {piano};
+  patch.fluid.soundfont_dirs = {"/usr/share/sounds/sf2"};
+  FluidWorker worker(FluidWorkerConfig{-1, 0, kBlock, 1}, nullptr);
+  SoundLayers layers(patch, &worker, 48000.0f);
+  worker.Start();
+  SoundFontLoader loader(worker, patch, 48000.0);
+  loader.Start();
+  // The audio thread's part: periods, each once the worker's block is there (the swap happens
+  // at a block boundary).
+  std::atomic<bool> rendering{true};
+  std::thread audio([&] {
+    std::vector<float> zero(kBlock, 0.0f), left(kBlock), right(kBlock);
+    Command synth[64];
+    uint64_t periods = 0;
+    uint64_t consumed = 0;
+    while (rendering.load()) {
+      while (worker.blocks_rendered() < consumed + 1 && rendering.load()) {
+        std::this_thread::yield();
+      }
+      layers.BeginPeriodRt(periods * kBlock, kBlock, synth, 64);
+      const uint64_t late = layers.fluid_late_blocks();
+      layers.MixRt(zero.data(), left.data(), right.data(), kBlock);
+      if (layers.fluid_late_blocks() == late) ++consumed;
+      ++periods;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
+  OscSoundHandler handler(&loader, nullptr);
+  ControlQueue control;
+  auto server = MakeServer(control);
+  server->SetExtraHandler([&](std::string_view path, const char* types, lo_arg** argv, int argc,
+                              lo_message message, ControlQueue::Producer& lane) {
+    return handler.Handle(path, types, argv, argc, message, lane);
+  });
+  ASSERT_EQ(server->Start(), "");
+
+  // A client that records /sf/progress, /done and /fail.
+  struct Received {
+    std::mutex mutex;
+    std::vector<std::pair<std::string, float>> progress;
+    std::vector<std::tuple<std::string, std::string, std::string>> results;  // reply, addr, text
+  } received;
+  lo_server client = lo_server_new("0", nullptr);
+  ASSERT_NE(client, nullptr);
+  lo_server_add_method(
+      client, "/sf/progress", "sf",
+      [](const char*, const char*, lo_arg** argv, int, lo_message, void* user) {
+        auto* r = static_cast<Received*>(user);
+        std::lock_guard lock(r->mutex);
+        r->progress.emplace_back(&argv[0]->s, argv[1]->f);
+        return 0;
+      },
+      &received);
+  for (const char* reply : {"/done", "/fail"}) {
+    lo_server_add_method(
+        client, reply, "ss",
+        [](const char* path, const char*, lo_arg** argv, int, lo_message, void* user) {
+          auto* r = static_cast<Received*>(user);
+          std::lock_guard lock(r->mutex);
+          r->results.emplace_back(path, &argv[0]->s, &argv[1]->s);
+          return 0;
+        },
+        &received);
+  }
+  lo_address box = lo_address_new("127.0.0.1", std::to_string(server->port()).c_str());
+  auto wait_results = [&](size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      lo_server_recv_noblock(client, 10);
+      std::lock_guard lock(received.mutex);
+      if (received.results.size() >= n) return true;
+    }
+    return false;
+  };
+  lo_send_from(box, client, LO_TT_IMMEDIATE, "/sf/load", "s", "TimGM6mb.sf2");
+  const bool first = wait_results(1);
+  lo_send_from(box, client, LO_TT_IMMEDIATE, "/sf/load", "si", "missing.sf2", 1);
+  const bool second = wait_results(2);
+  for (int i = 0; i < 20; ++i) lo_server_recv_noblock(client, 10);  // nothing more arrives
+
+  server->Stop();
+  loader.Stop();
+  rendering.store(false);
+  audio.join();
+  worker.Stop();
+  lo_address_free(box);
+  lo_server_free(client);
+
+  ASSERT_TRUE(first) << "no /done or /fail for /sf/load";
+  ASSERT_TRUE(second);
+  std::lock_guard lock(received.mutex);
+  ASSERT_EQ(received.results.size(), 2u);
+  EXPECT_EQ(received.results[0],
+            std::make_tuple(std::string("/done"), std::string("/sf/load"), std::string(font)));
+  EXPECT_EQ(std::get<0>(received.results[1]), "/fail");
+  EXPECT_EQ(std::get<1>(received.results[1]), "/sf/load");
+  EXPECT_EQ(std::get<2>(received.results[1]),
+            "no such SoundFont in the SoundFont directories: missing.sf2");
+  ASSERT_GE(received.progress.size(), 2u) << "progress while the file is read";
+  for (size_t i = 0; i < received.progress.size(); ++i) {
+    EXPECT_EQ(received.progress[i].first, font);
+    if (i > 0) {
+      EXPECT_GE(received.progress[i].second, received.progress[i - 1].second);
+    }
+  }
+  EXPECT_FLOAT_EQ(received.progress.back().second, 1.0f);
+  EXPECT_EQ(worker.swaps(), 1u);
+  EXPECT_EQ(loader.loads(), 1u);
+  EXPECT_EQ(loader.failures(), 1u);
+  EXPECT_EQ(server->messages(), 2u) << "both requests accepted; the missing font fails later";
 }
 
 }  // namespace

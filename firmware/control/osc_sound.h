@@ -14,7 +14,8 @@
 //   /gen/bpm f            20..300
 //   /gen/intensity f      0..1
 //   /gen/seed i           0..2^31-1, used from the next /gen/start
-// Replies go to the sender's address. Runs on the OSC thread (non-RT).
+// Replies go to the sender's address. Refusals are answered /fail <address> <reason>: by the
+// OSC server, or for /sf/load by this handler. Runs on the OSC thread (non-RT).
 #pragma once
 
 #include <lo/lo.h>

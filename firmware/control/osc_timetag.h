@@ -1,6 +1,7 @@
 // The engine frame at which a command that arrived in an OSC bundle takes effect: the frame heard
 // at the bundle's timetag (NTP time, compared with CLOCK_REALTIME through the engine clock).
-// Shared by the OSC handlers that queue timed commands. Non-RT; any thread.
+// Used by OscSoundHandler (/midi/note/*); OscServer (/note/*, /param/*) and DirtServer apply the
+// same rule in their own code. Non-RT; any thread.
 #pragma once
 
 #include <lo/lo.h>

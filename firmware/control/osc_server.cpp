@@ -482,8 +482,10 @@ int OscServer::Handle(const char* path, const char* types, lo_arg** argv, int ar
     if (extra.handled) {
       if (extra.refusal.empty()) {
         messages_.fetch_add(1, std::memory_order_relaxed);
+        if (extra.timed) timed_commands_.fetch_add(1, std::memory_order_relaxed);
       } else {
         Refuse(address, extra.refusal);
+        if (!extra.answered) ReplyResult(message, address.substr(0, 256), false, extra.refusal);
       }
       return 0;
     }

@@ -53,6 +53,12 @@ struct OscStateHooks {
 struct OscExtraResult {
   bool handled = false;  ///< false: not one of its addresses (the built-in address space runs).
   std::string refusal;   ///< handled but refused (counted in bad_messages): the reason.
+  /// Refused and already answered by the handler (else the server answers /fail <address>
+  /// <refusal>).
+  bool answered = false;
+  /// Accepted command scheduled at the frame of its bundle's timetag (counted in
+  /// timed_commands).
+  bool timed = false;
 };
 /// An extra address handler, called on the OSC thread before the built-in address space. It may
 /// queue commands on `lane` (the server's own control lane).
@@ -100,10 +106,11 @@ struct OscServerConfig {
 ///                    <param> or /fail /midi/learn <reason> (see midi_learn_osc.h)
 ///   /status [i port] replies /status.reply with alternating string keys and values, to the
 ///                    sender, or to the sender's host at `port` when given
-/// Bundles are accepted and their messages applied at once (time tags are not honoured: liblo's
-/// queue of future-dated messages is unbounded, so it is switched off). Anything else (unknown
-/// address, wrong argument count or type, out-of-range value, garbage bytes) is refused, counted
-/// in bad_messages and logged (rate-limited); the sound is not touched.
+/// Bundles: liblo's own queue of future-dated messages is switched off (it is unbounded); commands
+/// in a bundle with a future timetag are scheduled at its engine frame instead (SetClock), others
+/// apply at once (see OSC.md). Anything else (unknown address, wrong argument count or type,
+/// out-of-range value, garbage bytes) is refused, counted in bad_messages and logged
+/// (rate-limited); the sound is not touched.
 ///
 /// /status.reply also carries this server's own counters, appended after the caller's entries:
 ///   osc_messages        messages accepted (commands queued, requests served)

@@ -5,6 +5,7 @@
 
 #include "firmware/control/osc_translate.h"
 #include "firmware/control/sound_osc_translate.h"
+#include "firmware/engine/timetag_frame.h"
 #include "firmware/log/log.h"
 
 namespace chronus::firmware {
@@ -54,7 +55,9 @@ OscExtraResult OscSoundHandler::LoadSoundFont(const SoundOscRequest& request, lo
   const ReplyTarget reply = SourceOf(message);
   auto refuse = [&](const std::string& reason) {
     reply.Result(false, reason);
-    return Refused(reason);
+    OscExtraResult result = Refused(reason);
+    result.answered = true;  // /fail sent here (from the loader's socket, like /done)
+    return result;
   };
   if (request.kind == SoundOscRequest::Kind::kRefuse) return refuse(request.refusal);
   if (loader_ == nullptr) return refuse("FluidSynth is not available in this patch");
@@ -88,9 +91,17 @@ OscExtraResult OscSoundHandler::Handle(std::string_view path, const char* types,
       return {};
     case Kind::kRefuse:
       return Refused(request.refusal);
-    case Kind::kMidiNote:
-      if (!lane.pushNonRt(request.command)) return Refused("control queue full");
-      break;
+    case Kind::kMidiNote: {
+      // A bundle's timetag: the note takes effect at the engine frame heard then (as /note/*).
+      Command command = request.command;
+      const lo_timetag tag =
+          message != nullptr ? lo_message_get_timestamp(message) : lo_timetag{0, 1};
+      command.frame = FrameOfTimetag(clock_, tag.sec, tag.frac);
+      if (!lane.pushNonRt(command)) return Refused("control queue full");
+      OscExtraResult done = Done();
+      done.timed = command.frame != 0;  // counted by the server in timed_commands
+      return done;
+    }
     case Kind::kSoundFontLoad:  // handled above
       break;
     case Kind::kGenStart:

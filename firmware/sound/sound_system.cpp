@@ -43,6 +43,7 @@ SoundSystem::~SoundSystem() { Stop(); }
 
 void SoundSystem::AttachAndStart(AudioEngine& engine) {
   engine.SetLayerHostNonRt(layers_.get());
+  osc_->SetClock(&engine.clock());  // /midi/note/* in timetagged bundles
   ControlQueue::Producer* gen_lane = engine.control_queue().AddProducerNonRt();
   if (gen_lane == nullptr)
     LogWarning("generative mode: no free control queue lane; it stays silent");

@@ -81,17 +81,22 @@ class OscTiming : public ::testing::Test {
     lo_send(client_->address(), (std::string("/param/") + name).c_str(), "f", value);
   }
 
-  // A bundle at CLOCK_REALTIME `ns` holding /note/on `note` 0.8.
+  // A bundle at CLOCK_REALTIME `ns` holding /note/on `note` 0.8 (with midi_: /midi/note/on on
+  // MIDI channel 1, which the default sound patch plays on the synth voices as it does /note/*).
   void NoteBundle(int64_t ns, const char* path, int note) {
     lo_bundle bundle = lo_bundle_new(TimetagAtRealtimeNs(ns));
     lo_message m = lo_message_new();
+    if (midi_) lo_message_add_int32(m, 1);
     lo_message_add_int32(m, note);
     if (std::string(path) == "/note/on") lo_message_add_float(m, 0.8f);
-    lo_bundle_add_message(bundle, path, m);
+    lo_bundle_add_message(bundle, midi_ ? (std::string("/midi") + path).c_str() : path, m);
     lo_send_bundle_from(client_->address(), client_->server(), bundle);
     lo_bundle_free_recursive(bundle);
   }
 
+  void TenMsApart();  // BundlesTenMsApartLand480FramesApartAtTheirTime, /note/* or /midi/note/*
+
+  bool midi_ = false;
   fs::path dir_;
   int port_ = 0;
   std::string capture_;
@@ -116,7 +121,7 @@ int64_t OnsetAfterSilence(const std::vector<int32_t>& interleaved, int channels,
   return -1;
 }
 
-TEST_F(OscTiming, BundlesTenMsApartLand480FramesApartAtTheirTime) {
+void OscTiming::TenMsApart() {
   constexpr int kPairs = 5;
   std::vector<int64_t> gaps, errors_us;
   double xruns = 0;
@@ -185,6 +190,14 @@ TEST_F(OscTiming, BundlesTenMsApartLand480FramesApartAtTheirTime) {
     // reading the position and the clock makes it late, and the minimum filter removes that.
     EXPECT_LE(std::abs(errors_us[i]), 1000);
   }
+}
+
+TEST_F(OscTiming, BundlesTenMsApartLand480FramesApartAtTheirTime) { TenMsApart(); }
+
+// The same with /midi/note/on and /midi/note/off (the sound layers' addresses) on channel 1.
+TEST_F(OscTiming, MidiNoteBundlesTenMsApartLand480FramesApartAtTheirTime) {
+  midi_ = true;
+  TenMsApart();
 }
 
 TEST_F(OscTiming, LateBundleAppliesAtOnceAndIsCountedImmediateIsNot) {

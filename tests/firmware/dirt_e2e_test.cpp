@@ -24,6 +24,7 @@
 #include "tests/support/audio_analysis.h"
 #include "tests/support/firmware_process.h"
 #include "tests/support/sanitizer.h"
+#include "tests/support/timetag.h"
 
 namespace chronus::test {
 namespace {
@@ -35,21 +36,10 @@ constexpr double kMaster = 0.50118723;  // default master gain, -6 dB
 
 void SleepSeconds(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
 
-int64_t ClockNs(clockid_t id) {
-  timespec ts{};
-  clock_gettime(id, &ts);
-  return int64_t(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
-}
-
 // The NTP timetag of CLOCK_MONOTONIC time `mono_s`.
 lo_timetag TimetagAtMonotonic(double mono_s) {
   const int64_t offset = ClockNs(CLOCK_REALTIME) - ClockNs(CLOCK_MONOTONIC);
-  const int64_t unix_ns = static_cast<int64_t>(mono_s * 1e9) + offset;
-  lo_timetag tt;
-  tt.sec = static_cast<uint32_t>(unix_ns / 1000000000LL + 2208988800LL);
-  tt.frac =
-      static_cast<uint32_t>((static_cast<uint64_t>(unix_ns % 1000000000LL) << 32) / 1000000000ULL);
-  return tt;
+  return TimetagAtRealtimeNs(static_cast<int64_t>(mono_s * 1e9) + offset);
 }
 
 void WriteMono(const fs::path& path, const std::vector<float>& x) {

@@ -19,9 +19,13 @@
 #include "hal/rt/clock.h"
 #include "tests/support/firmware_process.h"
 #include "tests/support/sanitizer.h"
+#include "tests/support/timetag.h"
 
 namespace chronus::firmware {
 namespace {
+
+using chronus::test::RealtimeNs;
+using chronus::test::TimetagAtRealtimeNs;
 
 std::vector<Command> Drain(ControlQueue& control, size_t expected, int timeout_ms = 1000) {
   std::vector<Command> out;
@@ -43,19 +47,6 @@ std::unique_ptr<OscServer> MakeServer(OscServerConfig config, ControlQueue& cont
   return std::make_unique<OscServer>(config, control, nullptr, [] {
     return std::vector<StatusEntry>{{"sample_rate", 1}};
   });
-}
-
-lo_timetag TimetagAtRealtimeNs(int64_t ns) {
-  const int64_t unix_s = ns / 1'000'000'000;
-  const int64_t frac_ns = ns % 1'000'000'000;
-  return lo_timetag{static_cast<uint32_t>(unix_s + 2'208'988'800LL),
-                    static_cast<uint32_t>((static_cast<uint64_t>(frac_ns) << 32) / 1'000'000'000)};
-}
-
-int64_t RealtimeNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 TEST(NetAllowList, MatchesIpv4AndIpv6NetworksAndMappedAddresses) {

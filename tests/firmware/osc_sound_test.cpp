@@ -29,9 +29,13 @@
 #include "tests/control/recording_sink.h"
 #include "tests/support/firmware_process.h"
 #include "tests/support/sanitizer.h"
+#include "tests/support/timetag.h"
 
 namespace chronus::firmware {
 namespace {
+
+using chronus::test::RealtimeNs;
+using chronus::test::TimetagAtRealtimeNs;
 
 using dsp::ParamId;
 
@@ -341,19 +345,6 @@ TEST_F(OscSoundHandlerTest, MidiNotesBecomeCommandsOnTheirChannel) {
   EXPECT_EQ(commands[1].type, CommandType::kNoteOff);
   EXPECT_EQ(commands[1].note, 127);
   EXPECT_EQ(commands[1].channel, 15);
-}
-
-lo_timetag TimetagAtRealtimeNs(int64_t ns) {
-  const int64_t unix_s = ns / 1'000'000'000;
-  const int64_t frac_ns = ns % 1'000'000'000;
-  return lo_timetag{static_cast<uint32_t>(unix_s + 2'208'988'800LL),
-                    static_cast<uint32_t>((static_cast<uint64_t>(frac_ns) << 32) / 1'000'000'000)};
-}
-
-int64_t RealtimeNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 // Through a running OscServer with the handler installed, as the firmware does (SoundSystem).

@@ -20,6 +20,7 @@
 
 #include "tests/support/audio_analysis.h"
 #include "tests/support/firmware_process.h"
+#include "tests/support/timetag.h"
 
 namespace chronus::test {
 namespace {
@@ -28,18 +29,6 @@ namespace fs = std::filesystem;
 
 constexpr int kPeriod = 256;
 constexpr double kRate = 48000.0;
-
-int64_t ClockNs(clockid_t id) {
-  timespec ts{};
-  clock_gettime(id, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-lo_timetag TimetagAtRealtimeNs(int64_t ns) {
-  return lo_timetag{
-      static_cast<uint32_t>(ns / 1'000'000'000 + 2'208'988'800LL),
-      static_cast<uint32_t>((static_cast<uint64_t>(ns % 1'000'000'000) << 32) / 1'000'000'000)};
-}
 
 void SleepSeconds(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
 

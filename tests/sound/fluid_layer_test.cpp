@@ -67,49 +67,7 @@ std::vector<Note> Sequence() {
   return notes;
 }
 
-// Drives SoundLayers + FluidWorker the way the audio thread does, waiting for each block (so none
-// is late); returns the stereo output (left then right per frame).
-class LayerDriver {
- public:
-  LayerDriver(const SoundPatch& patch, std::unique_ptr<FluidInstance> instance)
-      : worker_(FluidWorkerConfig{-1, 0, kBlock, 1}, std::move(instance)),
-        layers_(patch, &worker_, static_cast<float>(kRate)) {
-    worker_.Start();
-  }
-  ~LayerDriver() { worker_.Stop(); }
-
-  // One period; `wait` for the worker's block first.
-  void Period(std::vector<float>* out, bool wait = true) {
-    const uint64_t target = consumed_ + 1;  // blocks taken so far, and the one for this period
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (wait && worker_.blocks_rendered() < target &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::yield();
-    }
-    Command synth[64];
-    layers_.BeginPeriodRt(periods_ * kBlock, kBlock, synth, 64);
-    const uint64_t late = layers_.fluid_late_blocks();
-    layers_.MixRt(zero_.data(), left_.data(), right_.data(), kBlock);
-    if (layers_.fluid_late_blocks() == late) ++consumed_;
-    for (uint32_t i = 0; i < kBlock; ++i) {
-      out->push_back(left_[i]);
-      out->push_back(right_[i]);
-    }
-    ++periods_;
-  }
-
-  SoundLayers& layers() { return layers_; }
-  FluidWorker& worker() { return worker_; }
-
- private:
-  FluidWorker worker_;
-  SoundLayers layers_;
-  uint64_t periods_ = 0;
-  uint64_t consumed_ = 0;
-  std::vector<float> zero_ = std::vector<float>(kBlock, 0.0f);
-  std::vector<float> left_ = std::vector<float>(kBlock);
-  std::vector<float> right_ = std::vector<float>(kBlock);
-};
+using test::LayerDriver;
 
 TEST(FluidLayer, WorkerPathEqualsFluidSynthDrivenDirectly) {
   const std::string font = test::TestSoundFont();

@@ -20,6 +20,7 @@
 #include "firmware/sound/sound_layers.h"
 #include "firmware/sound/sound_patch.h"
 #include "firmware/sound/soundfont_loader.h"
+#include "tests/sound/fluid_test_util.h"
 
 namespace chronus::firmware {
 namespace {
@@ -133,49 +134,6 @@ TEST(SoundFontFallback, NamesAreLookedUpInTheDirectoriesOnly) {
 // ---------------------------------------------------------------------------------------------
 // The fallback through the loader: a font, or synth only
 
-// Drives the layers and the FluidSynth worker as the audio thread does (waiting for each block).
-class Driver {
- public:
-  explicit Driver(const SoundPatch& patch)
-      : worker_(FluidWorkerConfig{-1, 0, kBlock, 1}, nullptr),
-        layers_(patch, &worker_, static_cast<float>(kRate)) {
-    worker_.Start();
-  }
-  ~Driver() { worker_.Stop(); }
-  // One period: FluidSynth's peak, and the synth-voice commands the layers emitted.
-  float Period(std::vector<Command>* synth_out) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (worker_.blocks_rendered() < consumed_ + 1 &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::yield();
-    }
-    Command synth[64];
-    const uint32_t n = layers_.BeginPeriodRt(periods_ * kBlock, kBlock, synth, 64);
-    for (uint32_t i = 0; i < n; ++i) synth_out->push_back(synth[i]);
-    const uint64_t late = layers_.fluid_late_blocks();
-    layers_.MixRt(zero_.data(), left_.data(), right_.data(), kBlock);
-    if (layers_.fluid_late_blocks() == late) ++consumed_;
-    ++periods_;
-    float peak = 0.0f;
-    for (uint32_t i = 0; i < kBlock; ++i) {
-      peak = std::max({peak, std::fabs(left_[i]), std::fabs(right_[i])});
-    }
-    return peak;
-  }
-  uint64_t frame() const { return periods_ * kBlock; }
-  SoundLayers& layers() { return layers_; }
-  FluidWorker& worker() { return worker_; }
-
- private:
-  FluidWorker worker_;
-  SoundLayers layers_;
-  uint64_t periods_ = 0;
-  uint64_t consumed_ = 0;
-  std::vector<float> zero_ = std::vector<float>(kBlock, 0.0f);
-  std::vector<float> left_ = std::vector<float>(kBlock);
-  std::vector<float> right_ = std::vector<float>(kBlock);
-};
-
 // Synth voices on channel 1, a FluidSynth piano on channel 2.
 SoundPatch SynthAndPiano(const std::vector<std::string>& dirs) {
   SoundPatch patch;
@@ -203,7 +161,7 @@ struct LoadOutcome {
 // Loads the patch's default SoundFont the way SoundSystem does at start, then plays a note on
 // each layer.
 LoadOutcome LoadDefaultAndPlay(const SoundPatch& patch) {
-  Driver driver(patch);
+  test::LayerDriver driver(patch, nullptr);
   SoundFontLoader loader(driver.worker(), patch, kRate);
   loader.Start();
   LoadOutcome outcome;
@@ -219,7 +177,7 @@ LoadOutcome LoadDefaultAndPlay(const SoundPatch& patch) {
   EXPECT_EQ(loader.RequestNonRt(request), "");
   std::vector<Command> synth;
   for (int p = 0; p < 100000 && loader.busy(); ++p) {
-    driver.Period(&synth);
+    driver.Period(nullptr, true, &synth);
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   loader.WaitIdleNonRt();
@@ -228,7 +186,7 @@ LoadOutcome LoadDefaultAndPlay(const SoundPatch& patch) {
   driver.layers().pushTimedNonRt({at, 0, 0, 60, 0.9f});  // channel 1: synth
   driver.layers().pushTimedNonRt({at, 0, 1, 60, 0.9f});  // channel 2: piano
   for (int p = 0; p < 100; ++p)
-    outcome.fluid_peak = std::max(outcome.fluid_peak, driver.Period(&synth));
+    outcome.fluid_peak = std::max(outcome.fluid_peak, driver.Period(nullptr, true, &synth));
   for (const Command& c : synth) outcome.synth_notes += c.type == CommandType::kNoteOn ? 1 : 0;
   loader.Stop();
   std::lock_guard lock(mutex);

@@ -70,6 +70,15 @@ std::vector<DspWorker*> AudioEngine::workers() const {
   return out;
 }
 
+size_t AudioEngine::ReapAbandonedNonRt() {
+  std::lock_guard lock(workers_mutex_);
+  // running() is an acquire load of the thread's last store: after it reads false, the thread
+  // touches its object no more.
+  return std::erase_if(owned_, [](const std::unique_ptr<DspWorker>& worker) {
+    return worker->abandoned() && !worker->running();
+  });
+}
+
 DspWorker* AudioEngine::CreateReplacementNonRt(size_t index, int cpu) {
   DspWorkerConfig wc = shares_[index]->config();
   wc.cpu = cpu;

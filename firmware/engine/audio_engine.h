@@ -73,8 +73,11 @@ class AudioEngine {
   WorkerShare& share(size_t index) { return *shares_[index]; }
   size_t share_count() const { return shares_.size(); }
   /// Creates and starts a replacement for share `index` pinned to `cpu` (-1: not pinned), owned by
-  /// the engine for the rest of the process. It starts idle (no prefill). Non-RT.
+  /// the engine. It starts idle (no prefill). Non-RT.
   DspWorker* CreateReplacementNonRt(size_t index, int cpu);
+  /// Frees the workers that were abandoned (DspWorker::AbandonNonRt) and whose threads have
+  /// ended; returns how many. Non-RT (the supervisor calls it on every check).
+  size_t ReapAbandonedNonRt();
   /// The value of every synth parameter as last applied (units of dsp::kParamSpecs), and a
   /// counter of parameter changes applied: the patch as it sounds, whoever changed it. Any thread.
   float param_value(dsp::ParamId id) const {

@@ -84,6 +84,11 @@ void DspWorker::AbandonNonRt() {
   sched_param param{};
   pthread_setschedparam(thread_.native_handle(), SCHED_IDLE, &param);
   stop_.store(true, std::memory_order_release);
+  abandoned_.store(true, std::memory_order_release);
+  // A thread asleep between blocks (a worker replaced after missing deadlines is usually idle by
+  // then) would sleep forever, its 8 MiB stack locked by mlockall: wake it so that it ends.
+  wake_.fetch_add(1, std::memory_order_seq_cst);
+  wake_.notify_one();
   thread_.detach();
 }
 

@@ -113,10 +113,14 @@ class DspWorker {
   void Start();
   /// Stops and joins the thread. Must not be called on an abandoned worker.
   void Stop();
-  /// Gives up on a thread that does not come back (spinning, or stalled for good): demotes it to
-  /// SCHED_IDLE so it cannot starve a core, and detaches it. The object must then be kept alive
-  /// for as long as the process runs. Non-RT.
+  /// Gives up on a thread that does not come back (spinning, or stalled for good) or that is
+  /// being replaced: demotes it to SCHED_IDLE so it cannot starve a core, tells it to stop, wakes
+  /// it if it sleeps between blocks (it then ends at once; a stalled one ends when it comes back,
+  /// a spinning one never), and detaches it. The object must be kept alive while running() is
+  /// true (AudioEngine::ReapAbandonedNonRt frees it after). Non-RT.
   void AbandonNonRt();
+  /// AbandonNonRt was called. Any thread.
+  bool abandoned() const { return abandoned_.load(std::memory_order_acquire); }
 
   /// Queues a command for the next block the worker renders. Audio thread. False when full.
   bool pushCommandRt(const WorkerCommand& command) { return commands_.push(command); }
@@ -175,6 +179,7 @@ class DspWorker {
   std::atomic<bool> stop_{false};
   std::atomic<bool> in_loop_{false};
   std::atomic<bool> failed_{false};
+  std::atomic<bool> abandoned_{false};
   std::atomic<bool> setup_done_{false};
   std::atomic<uint64_t> blocks_rendered_{0};
   std::atomic<int64_t> render_started_ns_{0};

@@ -94,9 +94,10 @@ void WorkerSupervisor::Tick(int64_t now_ns) {
     WorkerShare& share = engine_.share(index);
     ShareState& state = states_[index];
 
-    // The audio thread has switched to a replacement: abandon or reap the old worker.
+    // The audio thread has switched to a replacement: abandon the old worker (its thread ends
+    // now if it sleeps or has ended, when it comes back if stalled); freed once it has ended.
     if (DspWorker* retired = share.TakeRetiredNonRt()) {
-      if (retired->running()) retired->AbandonNonRt();
+      retired->AbandonNonRt();
       state.replacing = false;
     }
 
@@ -155,6 +156,7 @@ void WorkerSupervisor::Tick(int64_t now_ns) {
     std::lock_guard lock(health_mutex_);
     health_[index] = health;
   }
+  reaped_ += engine_.ReapAbandonedNonRt();
 }
 
 std::vector<ShareHealth> WorkerSupervisor::Health() const {

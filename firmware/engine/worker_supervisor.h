@@ -3,6 +3,7 @@
 // (tests), and escalates repeated failures. Runs on the watchdog thread (firmware/health).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -51,6 +52,8 @@ class WorkerSupervisor {
   std::vector<ShareHealth> Health() const;
   /// True when at least one worker made progress since the previous call (watchdog thread).
   bool AnyWorkerProgressing();
+  /// Abandoned workers freed once their threads had ended. Any thread.
+  uint64_t freed_workers() const { return reaped_.load(std::memory_order_relaxed); }
 
  private:
   struct ShareState {
@@ -77,6 +80,7 @@ class WorkerSupervisor {
   std::set<int> bad_cores_;
   int total_replacements_ = 0;
   bool all_stuck_reported_ = false;
+  std::atomic<uint64_t> reaped_{0};
   mutable std::mutex health_mutex_;
   std::vector<ShareHealth> health_;
 };

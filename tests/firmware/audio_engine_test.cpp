@@ -13,6 +13,9 @@
 #include <thread>
 #include <vector>
 
+#include "firmware/engine/fault.h"
+#include "firmware/engine/worker_supervisor.h"
+#include "hal/rt/clock.h"
 #include "tests/support/alloc_counter.h"
 #include "tests/support/audio_analysis.h"
 
@@ -189,6 +192,55 @@ TEST(AudioEngine, TheAudioThreadRenderingShareZeroSoundsExactlyLikeAWorkerThread
   for (size_t i = 0; i < threaded_out.size(); ++i) {
     ASSERT_EQ(threaded_out[i], inline_out[i]) << "frame " << i;
   }
+}
+
+// A worker replaced after missing a deadline is usually asleep between blocks when it is
+// abandoned: it must be woken so that its thread ends (each thread's 8 MiB stack is locked by
+// mlockall), and the engine frees it then. Seen in a 10-minute soak on this VM before the fix: one
+// replacement left a second chronus-dsp0 thread asleep for good and RSS 8.3 MB higher.
+TEST(WorkerSupervisorTest, AReplacedWorkerThreadEndsAndIsFreed) {
+  OfflineDriver driver(2);
+  driver.Render(4);
+  AudioEngine& engine = driver.engine();
+  DspWorker* first = engine.workers()[0];
+  while (first->blocks_rendered() < engine.periods() + 1) std::this_thread::yield();  // idle
+  FaultSpec stall;
+  stall.type = FaultType::kStall;
+  stall.stall_ms = 20;
+  first->InjectFaultNonRt(stall);  // it stalls on the block handed back next
+  std::vector<int32_t> out(kBlock * 2);
+  for (int i = 0; i < 10; ++i) {  // 1 ms periods: its block is late, the share goes on standby
+    engine.RenderPeriodRt(out.data());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_GT(engine.late_blocks(), 0u);
+  // The stall is over: the worker has rendered the block it held and sleeps. Only now does the
+  // supervisor look: it replaces the worker (one missed deadline suffices here), the audio
+  // thread adopts the replacement, and the old worker is abandoned while asleep.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  SupervisorConfig config;
+  config.escalate_failovers = 1;
+  WorkerSupervisor supervisor(engine, config, {}, hal::MonotonicNs());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (supervisor.freed_workers() == 0 && std::chrono::steady_clock::now() < deadline) {
+    engine.RenderPeriodRt(out.data());
+    supervisor.Tick(hal::MonotonicNs());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_GE(supervisor.freed_workers(), 1u);
+  EXPECT_GE(supervisor.Health()[0].replacements, 1u);
+  EXPECT_NE(engine.workers()[0], first);
+  // Only the workers in use keep threads: every replaced one ended (and was freed).
+  int threads = 0;
+  for (int i = 0; i < 100; ++i) {
+    supervisor.Tick(hal::MonotonicNs());
+    threads = ThreadsNamed("chronus-dsp0") + ThreadsNamed("chronus-dsp1");
+    if (threads == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(threads, 2);
+  EXPECT_EQ(supervisor.freed_workers(),
+            supervisor.Health()[0].replacements + supervisor.Health()[1].replacements);
 }
 
 class AudioEngineAllocations : public ::testing::TestWithParam<bool> {};

@@ -61,7 +61,10 @@ int Fail(int code, const std::string& message) {
 }  // namespace
 
 int RunApp(const AppOptions& options) {
+  // Before any thread starts (the log thread is the first): their stacks are locked whole.
+  const std::string stack_error = hal::SetDefaultThreadStack(hal::kThreadStackBytes);
   Log::Start();
+  if (!stack_error.empty()) LogWarning(stack_error);
   // Boot to sound (tests/firmware/boot_to_sound_test.cpp parses these lines): start, READY=1,
   // first non-silent block, CLOCK_MONOTONIC seconds.
   const int64_t start_ns = hal::MonotonicNs();

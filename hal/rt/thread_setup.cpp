@@ -90,6 +90,18 @@ std::string LockMemory() {
   return {};
 }
 
+std::string SetDefaultThreadStack(size_t bytes) {
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) != 0) return "pthread_attr_init failed";
+  int err = pthread_attr_setstacksize(&attr, bytes);
+  if (err == 0) err = pthread_setattr_default_np(&attr);
+  pthread_attr_destroy(&attr);
+  if (err != 0) {
+    return "thread stack size " + std::to_string(bytes) + " bytes not set: " + std::strerror(err);
+  }
+  return {};
+}
+
 int OnlineCpuCount() {
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   return n > 0 ? static_cast<int>(n) : 1;

@@ -2,12 +2,14 @@
 #include "firmware/engine/audio_thread.h"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <thread>
 
+#include "hal/rt/thread_setup.h"
 #include "tests/support/alloc_counter.h"
 #include "tests/support/audio_analysis.h"
 #include "tests/support/emulation.h"
@@ -16,6 +18,32 @@ namespace chronus::firmware {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Stack size (bytes) of a thread started now.
+size_t StackOfANewThread() {
+  size_t size = 0;
+  std::thread([&size] {
+    pthread_attr_t attr;
+    pthread_getattr_np(pthread_self(), &attr);
+    pthread_attr_getstacksize(&attr, &size);
+    pthread_attr_destroy(&attr);
+  }).join();
+  return size;
+}
+
+// The firmware sets its threads' stack size first thing (mlockall locks each stack whole): threads
+// started afterwards, std::thread included, get it; 8 MiB each before.
+TEST(ThreadSetup, DefaultThreadStackAppliesToThreadsStartedAfter) {
+  const size_t before = StackOfANewThread();
+  ASSERT_EQ(hal::SetDefaultThreadStack(hal::kThreadStackBytes), "");
+  const size_t after = StackOfANewThread();
+  ASSERT_EQ(hal::SetDefaultThreadStack(before), "");  // as it was, for the other tests
+  std::printf("[ measure  ] thread stack: %zu KiB by default here, %zu KiB set\n", before / 1024,
+              after / 1024);
+  EXPECT_GE(after, hal::kThreadStackBytes);
+  EXPECT_LT(after, hal::kThreadStackBytes + 64 * 1024);
+  EXPECT_EQ(StackOfANewThread(), before);
+}
 
 TEST(AudioThread, SteadyStateOnTheVirtualCardAllocatesNothingWhileRecording) {
   CHRONUS_SKIP_IF_EMULATED(

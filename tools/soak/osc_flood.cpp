@@ -4,6 +4,8 @@
 #include <dirent.h>
 #include <lo/lo.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,6 +69,12 @@ struct SenderTotals {
 };
 
 void Send(const FloodConfig& config, int index, double start, SenderTotals* totals) {
+  if (config.sender_cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(config.sender_cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  }
   const int fd = socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

@@ -19,6 +19,10 @@ struct FloodConfig {
   double seconds = 2.0;
   int status_interval_ms = 50;   ///< /status probes during the flood.
   int status_timeout_ms = 1000;  ///< A probe not answered within this is counted unanswered.
+  /// Pins the sender threads to this core (-1: not pinned). On loopback the kernel does the
+  /// receiving side's packet work in the sender's system call: pinned away from the firmware's
+  /// audio core, that work lands where a network card's would on the Pi (core 0).
+  int sender_cpu = -1;
 };
 
 struct FloodResult {

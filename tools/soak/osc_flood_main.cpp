@@ -4,7 +4,9 @@
 // (socket receive buffer full), /status latency during the flood, xruns during the flood vs the
 // idle window, the firmware's RSS and descriptors before and after.
 //   osc_flood --chronus BIN [--rate 100000] [--seconds 10] [--senders 3] [--period 128]
-//             [--periods 3] [--dir DIR]
+//             [--periods 3] [--dir DIR] [--board dev-virtual] [--sender-cpu N]
+// --board is the firmware's board (name or file); --sender-cpu pins the sender threads to core N
+// (see FloodConfig::sender_cpu).
 #include <signal.h>
 #include <unistd.h>
 
@@ -26,7 +28,7 @@ namespace fs = std::filesystem;
 int Usage() {
   std::fprintf(stderr,
                "usage: osc_flood --chronus BIN [--rate N] [--seconds S] [--senders K] "
-               "[--period F] [--periods N] [--dir DIR]\n");
+               "[--period F] [--periods N] [--dir DIR] [--board B] [--sender-cpu N]\n");
   return 2;
 }
 
@@ -40,6 +42,7 @@ int main(int argc, char** argv) {
   flood.seconds = 10;
   flood.senders = 3;
   int period = 128, periods = 3;
+  std::string board = "dev-virtual";
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (i + 1 >= argc) return Usage();
@@ -58,6 +61,10 @@ int main(int argc, char** argv) {
       periods = std::atoi(value);
     } else if (arg == "--dir") {
       dir = value;
+    } else if (arg == "--board") {
+      board = value;
+    } else if (arg == "--sender-cpu") {
+      flood.sender_cpu = std::atoi(value);
     } else {
       return Usage();
     }
@@ -70,7 +77,7 @@ int main(int argc, char** argv) {
   chronus::test::FirmwareProcess process;
   if (!process.Start(
           chronus,
-          {"--board", "dev-virtual", "--period", std::to_string(period), "--periods",
+          {"--board", board, "--period", std::to_string(period), "--periods",
            std::to_string(periods), "--capture", dir + "/capture.wav", "--recordings", dir + "/rec",
            "--state", dir + "/state", "--osc-port", std::to_string(flood.port)},
           dir + "/firmware.log")) {

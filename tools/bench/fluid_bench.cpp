@@ -302,6 +302,7 @@ void RunGenerative(const std::string& sf2, double seconds, uint32_t block) {
     }
     engine.RenderPeriodRt(out.data());
   }
+  rss_max = std::max({rss_max, rss_warm, RssBytes()});  // and at the end (short runs: only then)
   const double took = Now() - t0;
   std::printf(
       "GENERATIVE seconds %.0f wall %.3f s x_realtime %.1f cpu_share_of_one_core %.2f %% "

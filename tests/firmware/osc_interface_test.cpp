@@ -17,6 +17,7 @@
 #include "firmware/control/osc_translate.h"
 #include "firmware/engine/engine_clock.h"
 #include "hal/rt/clock.h"
+#include "tests/support/control_drain.h"
 #include "tests/support/firmware_process.h"
 #include "tests/support/sanitizer.h"
 #include "tests/support/timetag.h"
@@ -28,17 +29,7 @@ using chronus::test::RealtimeNs;
 using chronus::test::TimetagAtRealtimeNs;
 
 std::vector<Command> Drain(ControlQueue& control, size_t expected, int timeout_ms = 1000) {
-  std::vector<Command> out;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (out.size() < expected && std::chrono::steady_clock::now() < deadline) {
-    Command c;
-    if (control.popRt(&c)) {
-      out.push_back(c);
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-  }
-  return out;
+  return test::DrainControl(control, expected, timeout_ms);
 }
 
 std::unique_ptr<OscServer> MakeServer(OscServerConfig config, ControlQueue& control) {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "firmware/control/osc_translate.h"
+#include "tests/support/control_drain.h"
 #include "tests/support/firmware_process.h"
 
 namespace chronus::firmware {
@@ -31,17 +32,7 @@ class OscServerTest : public ::testing::Test {
 
   // Collects the commands that arrive within `timeout_ms`.
   std::vector<Command> Drain(size_t expected, int timeout_ms = 1000) {
-    std::vector<Command> out;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (out.size() < expected && std::chrono::steady_clock::now() < deadline) {
-      Command c;
-      if (control_.popRt(&c)) {
-        out.push_back(c);
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-    }
-    return out;
+    return test::DrainControl(control_, expected, timeout_ms);
   }
 
   void WaitBad(uint64_t expected) {

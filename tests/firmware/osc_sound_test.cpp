@@ -20,6 +20,7 @@
 #include "firmware/control/midi_mapper.h"
 #include "firmware/control/osc_server.h"
 #include "firmware/control/osc_sound.h"
+#include "firmware/control/osc_translate.h"
 #include "firmware/engine/engine_clock.h"
 #include "firmware/generative/gen_player.h"
 #include "firmware/sound/fluid_worker.h"
@@ -495,7 +496,8 @@ TEST(OscSoundHandler, SoundFontLoadSendsProgressThenDone) {
       [](const char*, const char*, lo_arg** argv, int, lo_message, void* user) {
         auto* r = static_cast<Received*>(user);
         std::lock_guard lock(r->mutex);
-        r->progress.emplace_back(&argv[0]->s, argv[1]->f);
+        // liblo aligns arguments to 4 bytes, lo_arg is an 8-byte union: read through OscNumber.
+        r->progress.emplace_back(&argv[0]->s, static_cast<float>(*OscNumber('f', argv[1])));
         return 0;
       },
       &received);

@@ -500,8 +500,9 @@ TEST(OscSoundHandler, SoundFontLoadSendsProgressThenDone) {
       [](const char*, const char*, lo_arg** argv, int, lo_message, void* user) {
         auto* r = static_cast<Received*>(user);
         std::lock_guard lock(r->mutex);
-        // liblo aligns arguments to 4 bytes, lo_arg is an 8-byte union: read through OscNumber.
-        r->progress.emplace_back(&argv[0]->s, static_cast<float>(*OscNumber('f', argv[1])));
+        // liblo aligns arguments to 4 bytes, lo_arg is an 8-byte union: no member access.
+        r->progress.emplace_back(reinterpret_cast<const char*>(argv[0]),
+                                 static_cast<float>(*OscNumber('f', argv[1])));
         return 0;
       },
       &received);
@@ -511,7 +512,8 @@ TEST(OscSoundHandler, SoundFontLoadSendsProgressThenDone) {
         [](const char* path, const char*, lo_arg** argv, int, lo_message, void* user) {
           auto* r = static_cast<Received*>(user);
           std::lock_guard lock(r->mutex);
-          r->results.emplace_back(path, &argv[0]->s, &argv[1]->s);
+          r->results.emplace_back(path, reinterpret_cast<const char*>(argv[0]),
+                                  reinterpret_cast<const char*>(argv[1]));
           return 0;
         },
         &received);

@@ -24,16 +24,13 @@ SampleLayer::SampleLayer(const SampleLayerConfig& config) : config_(config) {
     auto state = std::make_unique<WorkerState>();
     state->bank.Init(config.sample_rate, per_worker_);
     state->blocks.resize(std::max<uint32_t>(1, config.lookahead_blocks));
-    for (BlockOut* block : {&state->standby}) {
-      block->storage.assign(bus_floats, 0.0f);
-      block->buses = {block->storage.data(), config_.block_frames, config_.orbits};
-      block->active.assign(per_worker_, 0);
-    }
-    for (BlockOut& block : state->blocks) {
+    auto init = [&](BlockOut& block) {
       block.storage.assign(bus_floats, 0.0f);
       block.buses = {block.storage.data(), config_.block_frames, config_.orbits};
       block.active.assign(per_worker_, 0);
-    }
+    };
+    init(state->standby);
+    for (BlockOut& block : state->blocks) init(block);
     state->start_seq.assign(per_worker_, 0);
     workers_.push_back(std::move(state));
   }

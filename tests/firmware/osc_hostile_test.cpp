@@ -11,6 +11,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -149,8 +151,16 @@ TEST_F(HostileInput, FloodAtReducedScaleKeepsStatusAnsweredAndCountsEveryDrop) {
   ASSERT_TRUE(before);
   const soak::FloodResult result = soak::RunFlood(flood);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let the server drain
-  auto after = soak::QueryStatus(port_, 2000);
-  ASSERT_TRUE(after);
+  // Up to 5 queries of 2 s: a sanitized build on a loaded machine may still be draining the
+  // flood's backlog (seen once in CI's ASan stage: no answer within 2 s). Each query that
+  // arrives is accounted for below, answered late or dropped by the kernel.
+  std::optional<std::map<std::string, double>> after;
+  int queries = 0;
+  while (!after && queries < 5) {
+    ++queries;
+    after = soak::QueryStatus(port_, 2000);
+  }
+  ASSERT_TRUE(after) << "no /status answer in " << queries << " queries of 2 s";
   auto delta = [&](const char* key) { return (*after)[key] - (*before)[key]; };
   const double idle_xruns = (*before)["xruns"] - (*before_idle)["xruns"];
   // Everything that reached the socket: accepted (osc_messages: commands queued and /status
@@ -158,7 +168,7 @@ TEST_F(HostileInput, FloodAtReducedScaleKeepsStatusAnsweredAndCountsEveryDrop) {
   // (osc_queue_full), dropped by the kernel (kernel_drops), refused by a rate limit.
   const double arrived = delta("osc_messages") + delta("bad_messages") + delta("osc_queue_full") +
                          delta("kernel_drops") + delta("throttled_requests");
-  const double expected = double(result.sent) + double(result.probes) + 1.0;
+  const double expected = double(result.sent) + double(result.probes) + double(queries);
   std::printf(
       "[ measure  ] flood %.0f msgs/s x %.2f s from %d senders: sent %llu (send errors %llu, "
       "skipped by late senders %llu); accepted %.0f, refused %.0f, our drops (control lane full) "

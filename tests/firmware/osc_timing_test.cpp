@@ -20,6 +20,7 @@
 
 #include "tests/support/audio_analysis.h"
 #include "tests/support/firmware_process.h"
+#include "tests/support/sanitizer.h"
 #include "tests/support/timetag.h"
 
 namespace chronus::test {
@@ -27,7 +28,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kPeriod = 256;
+// Under TSan the firmware runs several times slower, and at 256 x 3 CI's TSan stage once had
+// 1-4 xruns in each of 6 attempts: 1024 x 3 (64 ms of buffer) there.
+constexpr int kPeriod = test::kSanitized ? 1024 : 256;
 constexpr double kRate = 48000.0;
 
 void SleepSeconds(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
@@ -112,10 +115,16 @@ int64_t OnsetAfterSilence(const std::vector<int32_t>& interleaved, int channels,
 
 void OscTiming::TenMsApart() {
   constexpr int kPairs = 5;
+  constexpr int kCleanPairsNeeded = 3;
   std::vector<int64_t> gaps, errors_us;
-  double xruns = 0;
-  // An xrun (this VM's scheduling gaps: 5-8 a minute in a noisy hour here) shifts the capture's
-  // timeline: such an attempt is discarded and run again, up to 6 attempts of ~3 s.
+  std::vector<bool> clean;
+  int clean_pairs = 0;
+  // An xrun (this VM's scheduling gaps: 5-8 a minute in a noisy hour here, 1-2 in some 2.5 s
+  // runs) shifts the capture's timeline against the engine's frames: the pair played next lands
+  // one gap late (17-27 ms measured), and the pairs after it are on time again. /status is read
+  // before each pair is sent, so that a pair counts only when no xrun came from the one before it
+  // was sent until after it played; an attempt with fewer than 3 such pairs of 5 is run again,
+  // up to 6 attempts of ~3 s.
   for (int attempt = 0; attempt < 6; ++attempt) {
     Start();
     ASSERT_TRUE(WaitReady()) << Log();
@@ -124,7 +133,11 @@ void OscTiming::TenMsApart() {
     Param("release", 0.001f);
     SleepSeconds(0.5);  // the clock mapping settles (its minimum filter)
     std::vector<int64_t> first_mono_ns;
+    std::vector<double> xruns_at;  // before pair 0, 1, ..., then at the end
     for (int i = 0; i < kPairs; ++i) {
+      auto before = client_->Status(2000);
+      ASSERT_TRUE(before);
+      xruns_at.push_back((*before)["xruns"]);
       // 300 ms ahead (Tidal sends ~200-300 ms ahead), pairs 200 ms apart.
       const int64_t offset = ClockNs(CLOCK_REALTIME) - ClockNs(CLOCK_MONOTONIC);
       const int64_t t = ClockNs(CLOCK_REALTIME) + 300'000'000;
@@ -138,6 +151,7 @@ void OscTiming::TenMsApart() {
     SleepSeconds(0.5);
     auto status = client_->Status(2000);
     ASSERT_TRUE(status);
+    xruns_at.push_back((*status)["xruns"]);
     EXPECT_EQ((*status)["timed_commands"], 4 * kPairs);
     EXPECT_EQ((*status)["late_events"], 0) << "bundles sent 300 ms ahead were late";
     ASSERT_EQ(process_.Stop(SIGTERM, 10.0), 0) << Log();
@@ -147,14 +161,10 @@ void OscTiming::TenMsApart() {
     ASSERT_GT(t0_ns, 0);
     const WavData wav = ReadWav(capture_);
     ASSERT_TRUE(wav.ok) << wav.error;
-    xruns = (*status)["xruns"];
-    if (xruns != 0) {
-      std::printf("[ measure  ] %.0f xruns from the VM, run again\n", xruns);
-      fs::remove_all(dir_);
-      continue;
-    }
     gaps.clear();
     errors_us.clear();
+    clean.clear();
+    clean_pairs = 0;
     int64_t from = 0;
     for (int i = 0; i < kPairs; ++i) {
       const int64_t first = OnsetAfterSilence(wav.interleaved, wav.channels, from, 1000);
@@ -166,15 +176,26 @@ void OscTiming::TenMsApart() {
       const double expected = static_cast<double>(first_mono_ns[i] - t0_ns) * kRate / 1e9;
       errors_us.push_back(std::llround((static_cast<double>(first) - expected) / kRate * 1e6));
       from = second + 1;
+      // Pair i is sent at xruns_at[i] and plays 300 ms later, before pair i + 2 is sent.
+      const double xruns_near = xruns_at[static_cast<size_t>(std::min(i + 2, kPairs))] -
+                                xruns_at[static_cast<size_t>(std::max(i - 1, 0))];
+      clean.push_back(xruns_near == 0);
+      clean_pairs += xruns_near == 0 ? 1 : 0;
     }
-    break;
+    if (clean_pairs >= kCleanPairsNeeded) break;
+    std::printf("[ measure  ] %.0f xruns from the VM, %d of %d pairs clear of them, run again\n",
+                xruns_at.back() - xruns_at.front(), clean_pairs, kPairs);
+    fs::remove_all(dir_);
   }
-  ASSERT_EQ(xruns, 0) << "the VM caused xruns in every attempt";
+  ASSERT_GE(clean_pairs, kCleanPairsNeeded)
+      << "the VM caused xruns near most pairs in every attempt";
   for (int i = 0; i < kPairs; ++i) {
     std::printf(
         "[ measure  ] pair %d: onsets %lld frames apart (timetags 480 apart), first onset "
-        "%+lld us from its timetag\n",
-        i, static_cast<long long>(gaps[i]), static_cast<long long>(errors_us[i]));
+        "%+lld us from its timetag%s\n",
+        i, static_cast<long long>(gaps[i]), static_cast<long long>(errors_us[i]),
+        clean[i] ? "" : " (an xrun near it: not judged)");
+    if (!clean[i]) continue;
     EXPECT_NEAR(static_cast<double>(gaps[i]), 480.0, 1.0);
     // Stated tolerance: 1 ms (48 frames) between a timetag and the sound in the capture. The
     // mapping is estimated from the device position each period; only VM preemption between

@@ -23,6 +23,8 @@ AudioEngine::AudioEngine(const EngineConfig& config, ControlQueue& control)
     wc.block_frames = config.block_frames;
     wc.voices = (config.voices + n - 1 - w) / n;  // voices v with v % n == w
     wc.lookahead_blocks = config.lookahead_blocks;
+    wc.rendered_ahead_blocks = config.audio_share_ahead_blocks;
+    wc.idle_spin_ns = config.worker_idle_spin_ns;
     wc.layer = config.sample_layer;
     owned_.push_back(std::make_unique<DspWorker>(wc));
     shares_.push_back(std::make_unique<WorkerShare>(owned_.back().get(), wc));

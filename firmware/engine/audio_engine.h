@@ -37,6 +37,14 @@ struct EngineConfig {
   bool audio_thread_renders = false;
   uint32_t voices = 16;           ///< Polyphony, spread over the workers (voice v -> worker v % N).
   uint32_t lookahead_blocks = 1;  ///< Blocks each worker renders ahead.
+  /// With audio_thread_renders: blocks the audio thread keeps its own share rendered ahead
+  /// (1 .. lookahead_blocks; 0 = lookahead_blocks). Fewer than lookahead_blocks lets the worker
+  /// threads run ahead of the audio thread's render as well as behind it, which is what an offline
+  /// render needs (DspWorkerConfig::rendered_ahead_blocks). Real time: no effect on timing.
+  uint32_t audio_share_ahead_blocks = 0;
+  /// How long (ns) an idle worker thread spins for its next block before it sleeps: for offline
+  /// renders, where blocks come tens of us apart (DspWorkerConfig::idle_spin_ns). 0 in real time.
+  int64_t worker_idle_spin_ns = 0;
   /// SuperDirt sample voices rendered by the same workers and mixed in stereo on top of the
   /// synth (sample_layer.h); not owned, may be null. Its block size, workers and lookahead must
   /// be these.

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "hal/rt/clock.h"
+#include "hal/rt/cpu_relax.h"
 #include "hal/rt/thread_setup.h"
 
 namespace chronus::firmware {
@@ -60,7 +61,7 @@ void DspWorker::Start() {
   stop_.store(false);
   if (!config_.threaded) {  // the caller renders: the first blocks now
     in_loop_.store(true, std::memory_order_release);
-    RenderFreeBlocksRt();
+    RenderFreeBlocksRt(ReadyTargetRt());
     return;
   }
   thread_ = std::thread([this] { Run(); });
@@ -95,7 +96,7 @@ void DspWorker::AbandonNonRt() {
 void DspWorker::returnBlockRt(WorkerBlock* block) {
   free_.push(block);
   if (!config_.threaded) {
-    RenderFreeBlocksRt();
+    RenderFreeBlocksRt(ReadyTargetRt());
     return;
   }
   // Pairs with the worker's sleeping_ store and wake_ re-check (both seq_cst): either it sees
@@ -144,9 +145,23 @@ void DspWorker::Run() {
   in_loop_.store(false, std::memory_order_release);
 }
 
-bool DspWorker::RenderFreeBlocksRt() {
+size_t DspWorker::ReadyTargetRt() const {
+  const uint32_t ahead = config_.rendered_ahead_blocks;
+  return ahead == 0 || ahead > config_.lookahead_blocks ? config_.lookahead_blocks : ahead;
+}
+
+bool DspWorker::SpinForWake(uint32_t seen) const {
+  const int64_t until = hal::MonotonicNs() + config_.idle_spin_ns;
+  while (wake_.load(std::memory_order_acquire) == seen) {
+    if (hal::MonotonicNs() >= until) return false;
+    hal::CpuRelax();
+  }
+  return true;
+}
+
+bool DspWorker::RenderFreeBlocksRt(size_t max_ready) {
   WorkerBlock* block = nullptr;
-  while (free_.pop(block)) {
+  while ((max_ready == SIZE_MAX || ready_.read_available() < max_ready) && free_.pop(block)) {
     const int64_t start = hal::MonotonicNs();
     render_started_ns_.store(start, std::memory_order_release);
     if (config_.threaded) ConsumeFault();
@@ -190,6 +205,7 @@ void DspWorker::RunLoop() {
     const uint32_t seen = wake_.load(std::memory_order_acquire);
     if (!RenderFreeBlocksRt()) return;
     if (stop_.load(std::memory_order_acquire)) break;
+    if (config_.idle_spin_ns > 0 && SpinForWake(seen)) continue;
     sleeping_.store(true, std::memory_order_seq_cst);
     if (wake_.load(std::memory_order_seq_cst) == seen) wake_.wait(seen, std::memory_order_acquire);
     sleeping_.store(false, std::memory_order_relaxed);

@@ -67,6 +67,17 @@ struct DspWorkerConfig {
   /// graph itself: with N workers only N - 1 extra threads compete for the cores. Such a worker
   /// is never late (so never on standby) and takes no injected faults.
   bool threaded = true;
+  /// Without a thread: how many blocks to keep rendered ahead of the one the audio thread plays
+  /// (1 .. lookahead_blocks; 0 = lookahead_blocks, every block rendered when handed back). The
+  /// worker threads may render up to lookahead_blocks ahead; a share the audio thread renders
+  /// fewer ahead lets them run ahead of it as well as behind it, so that offline (nothing pacing
+  /// the audio thread) neither thread waits on the other's block-to-block jitter. In real time it
+  /// changes nothing but which block the audio thread renders in a period.
+  uint32_t rendered_ahead_blocks = 0;
+  /// With a thread: how long it spins (ns) for the next block handed back before it sleeps on
+  /// its futex. Offline the next block comes ~20 us later, and a futex sleep and wake-up costs
+  /// about as much on a VM; in real time (a block per period, ms apart) leave it 0.
+  int64_t idle_spin_ns = 0;
 };
 
 /// Applies one worker command to a voice bank. Shared by the worker and the audio thread's
@@ -162,8 +173,13 @@ class DspWorker {
  private:
   void Run();
   void RunLoop();
-  // Renders every block handed back so far. False when the thread was abandoned meanwhile.
-  bool RenderFreeBlocksRt();
+  // Renders the blocks handed back so far, until `max_ready` are rendered and not yet taken. False
+  // when the thread was abandoned meanwhile.
+  bool RenderFreeBlocksRt(size_t max_ready = SIZE_MAX);
+  // Blocks the caller keeps rendered when the worker has no thread (config.rendered_ahead_blocks).
+  size_t ReadyTargetRt() const;
+  // Spins up to config.idle_spin_ns for wake_ to move on from `seen`. True when it did.
+  bool SpinForWake(uint32_t seen) const;
   void ConsumeFault();
 
   DspWorkerConfig config_;

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,8 +30,9 @@ constexpr float kRate = 48000.0f;
 // so that no block is ever late.
 class OfflineDriver {
  public:
-  explicit OfflineDriver(uint32_t workers, uint32_t voices = 16,
-                         bool audio_thread_renders = false) {
+  // `tweak` may change the engine's configuration before the engine is made.
+  explicit OfflineDriver(uint32_t workers, uint32_t voices = 16, bool audio_thread_renders = false,
+                         const std::function<void(EngineConfig&)>& tweak = {}) {
     EngineConfig config;
     config.sample_rate = kRate;
     config.block_frames = kBlock;
@@ -38,6 +40,7 @@ class OfflineDriver {
     config.workers = workers;
     config.voices = voices;
     config.audio_thread_renders = audio_thread_renders;
+    if (tweak) tweak(config);
     engine_ = std::make_unique<AudioEngine>(config, queue_);
     control_ = queue_.AddProducerNonRt();
     engine_->Start();
@@ -49,7 +52,7 @@ class OfflineDriver {
   // Renders `periods` periods and appends channel 0 (as float) to `out`.
   void Render(int periods, std::vector<float>* out = nullptr) {
     for (int p = 0; p < periods; ++p) {
-      const uint64_t target = engine_->periods() + 1;  // lookahead 1: block p ready after p+1
+      const uint64_t target = engine_->periods() + 1;  // block p is ready once p + 1 are
       for (DspWorker* worker : workers_) {
         while (worker->blocks_rendered() < target) std::this_thread::yield();
       }
@@ -185,6 +188,41 @@ TEST(AudioEngine, TheAudioThreadRenderingShareZeroSoundsExactlyLikeAWorkerThread
     EXPECT_EQ(ThreadsNamed("chronus-dsp1"), 1);
     if (audio_thread_renders) {  // rendered on this thread: the one ahead is done already
       EXPECT_EQ(driver.engine().workers()[0]->blocks_rendered(), 201u);  // 1 ahead + 200
+    }
+  }
+  ASSERT_EQ(threaded_out.size(), inline_out.size());
+  EXPECT_GT(test::Rms(threaded_out, 0, int64_t(threaded_out.size())), 0.02);
+  for (size_t i = 0; i < threaded_out.size(); ++i) {
+    ASSERT_EQ(threaded_out[i], inline_out[i]) << "frame " << i;
+  }
+}
+
+// Offline, the audio thread may keep its own share fewer blocks ahead than the worker threads
+// (so that they can run ahead of it), and idle workers may spin before they sleep: neither may
+// change a sample. Lookahead 4, share 0 kept 2 ahead, 50 us spins, against every share on a
+// worker thread with lookahead 4.
+TEST(AudioEngine, AnAudioThreadShareKeptFewerBlocksAheadSoundsExactlyTheSame) {
+  std::vector<float> threaded_out, inline_out;
+  for (const bool audio_thread_renders : {false, true}) {
+    OfflineDriver driver(2, 16, audio_thread_renders, [&](EngineConfig& config) {
+      config.lookahead_blocks = 4;
+      if (audio_thread_renders) {
+        config.audio_share_ahead_blocks = 2;
+        config.worker_idle_spin_ns = 50'000;
+      }
+    });
+    driver.control().pushNonRt(Param(dsp::ParamId::kCutoffHz, 1200.0f));
+    for (int note : {48, 55, 60, 64}) driver.control().pushNonRt(NoteOn(note, 0.6f));
+    std::vector<float>& out = audio_thread_renders ? inline_out : threaded_out;
+    driver.Render(100, &out);
+    driver.control().pushNonRt(NoteOff(55));
+    driver.control().pushNonRt(NoteOff(60));
+    driver.Render(100, &out);
+    EXPECT_EQ(driver.engine().late_blocks(), 0u);
+    if (audio_thread_renders) {  // share 0: 2 ahead, not 4; share 1 may be up to 4 ahead
+      EXPECT_EQ(driver.engine().workers()[0]->blocks_rendered(), 202u);
+      EXPECT_GE(driver.engine().workers()[1]->blocks_rendered(), 200u);
+      EXPECT_LE(driver.engine().workers()[1]->blocks_rendered(), 204u);
     }
   }
   ASSERT_EQ(threaded_out.size(), inline_out.size());

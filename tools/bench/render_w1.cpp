@@ -42,12 +42,14 @@
 #include "dsp/pitch.h"
 #include "dsp/svf.h"
 #include "dsp/voice_bank.h"
+#include "hal/rt/cpu_relax.h"
 
 namespace {
 
 using chronus::dsp::ParamId;
 using chronus::dsp::SimdLevel;
 using chronus::dsp::VoiceBank;
+using chronus::hal::CpuRelax;
 
 constexpr float kFs = 48000.0f;
 constexpr size_t kBlock = 64;
@@ -143,14 +145,6 @@ std::unique_ptr<VoiceBank> MakeBank(const Options& o, size_t first, size_t count
     bank->NoteOn(slot, chronus::dsp::HzToMidi(f0), 1.0f / static_cast<float>(o.voices));
   }
   return bank;
-}
-
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
 }
 
 // Pins the calling thread to `cpu` (as the firmware pins its workers): left unpinned, the two

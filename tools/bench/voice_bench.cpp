@@ -35,11 +35,13 @@
 #include "dsp/pitch.h"
 #include "dsp/svf.h"
 #include "dsp/voice_bank.h"
+#include "hal/rt/cpu_relax.h"
 
 namespace {
 
 using chronus::dsp::ParamId;
 using chronus::dsp::VoiceBank;
+using chronus::hal::CpuRelax;
 
 constexpr float kFs = 48000.0f;
 constexpr size_t kBlock = 64;
@@ -141,14 +143,6 @@ void BM_Voices2Workers(benchmark::State& state) {
   if (banks[0]->ActiveCount() + banks[1]->ActiveCount() != voices) {
     state.SkipWithError("voices stopped");
   }
-}
-
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
 }
 
 void BM_Voices2WorkersSpin(benchmark::State& state) {

@@ -24,7 +24,8 @@ bool ReadUnplugged(const std::string& path);
 /// Watches a control file from its own (SCHED_OTHER) thread: every kPollIntervalMs it stat()s the
 /// file and reads it again only when it changed (inode, size or mtime), so the client's threads
 /// never touch it. Once the file says "unplugged" the watcher latches (a removed card never comes
-/// back: a new open is needed), calls `on_unplug` once from its thread, and stops polling.
+/// back: a new open is needed): it sets unplugged() first, then calls `on_unplug` once from its
+/// thread (so what the callback wakes sees the flag), and stops polling.
 class ControlWatcher {
  public:
   static constexpr int kPollIntervalMs = 10;

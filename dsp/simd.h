@@ -182,7 +182,17 @@ struct Pack {
     Pack r = *this;
     for (int j = 0; j < P; ++j) {
 #if defined(__x86_64__) || defined(__i386__)
+#if defined(__clang__) && !defined(__AVX__)
+      // Clang refuses a register operand wider than the target's vector registers (a 32-byte
+      // vector without AVX): such a part goes through memory, once, outside the loop.
+      if constexpr (sizeof(N) > 16) {
+        __asm__("" : "+m"(r.v[j]));
+      } else {
+        __asm__("" : "+v"(r.v[j]));
+      }
+#else
       __asm__("" : "+v"(r.v[j]));
+#endif
 #elif defined(__aarch64__)
       __asm__("" : "+w"(r.v[j]));
 #endif

@@ -42,8 +42,16 @@ std::string LockMemory();
 /// default (RLIMIT_STACK, 8 MiB) made each of the firmware's 17 threads cost 8 MiB of RAM: RSS
 /// 341,576 KiB with FluidR3 loaded, 226,756 KiB with 1 MiB stacks. Built with 256 KiB stacks the
 /// firmware passed the 36 end-to-end tests (a 148 MB SoundFont loaded by FluidSynth's loader
-/// threads among them); 1 MiB leaves 4x that.
+/// threads among them); 1 MiB leaves 4x that. Sanitizer builds (Debug, -O0) keep glibc's 8 MiB:
+/// there every inlined local of the voice kernels gets its own slot (and under ASan its redzones),
+/// so the AVX-512 kernel's frame alone is 1.2 MB (AVX2 0.6 MB); with 1 MiB its frame reached past
+/// the stack's guard page into the mapping below (Failover.ThrowRepeated under ASan on an
+/// AVX-512 machine: a stack overflow, or an ASan allocator CHECK on what it overwrote).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr size_t kThreadStackBytes = 8 * 1024 * 1024;
+#else
 inline constexpr size_t kThreadStackBytes = 1024 * 1024;
+#endif
 
 /// Makes `bytes` the stack size of threads created from now on (pthread_setattr_default_np).
 /// Returns an empty string on success, else the reason. Main thread, before any thread starts.

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -482,6 +483,16 @@ int RunApp(const AppOptions& options) {
   dirt.SetClock(&engine.clock());
   osc.SetParamSource([&](dsp::ParamId id) { return engine.param_value(id); },
                      [&] { return engine.param_changes(); });
+  // Control input is taken once the audio thread has applied the start patch: it takes from the
+  // lanes in turn, so a /param sent right after READY=1 would otherwise be applied before the
+  // start patch's older value for the same parameter, which then overwrote it (seen under ASan
+  // in the OSC timing test: the release set over OSC ended at the patch's 0.2 s).
+  for (int i = 0; i < 400 && !state_lane->drainedNonRt(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (!state_lane->drainedNonRt()) {
+    LogWarning("the audio thread has not applied the start patch after 2 s; control starts anyway");
+  }
   const std::string osc_error = osc.Start();
   if (osc_error.empty()) {
     ping_address = lo_address_new("127.0.0.1", std::to_string(osc.port()).c_str());

@@ -60,6 +60,8 @@ class ControlQueue {
     }
     /// Commands that can be pushed now without a drop. The producer thread.
     size_t write_available() const { return queue_.write_available(); }
+    /// The audio thread has taken every command pushed so far. The producer thread.
+    bool drainedNonRt() const { return queue_.write_available() == kLaneCapacity; }
     uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
     /// Pushes that found the lane full and got in after waiting (pushNonRtWaiting). Any thread.
     uint64_t waits() const { return waits_.load(std::memory_order_relaxed); }

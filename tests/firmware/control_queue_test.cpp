@@ -63,6 +63,22 @@ TEST(ControlQueue, LanesAreServedInTurn) {
   EXPECT_TRUE(first.note == 2 || second.note == 2);
 }
 
+// The firmware waits for this before it takes control input, so that the start patch is not
+// applied after (and over) a parameter change sent right after READY=1.
+TEST(ControlQueue, ALaneIsDrainedOnceEveryCommandPushedIsTaken) {
+  ControlQueue queue;
+  ControlQueue::Producer* lane = queue.AddProducerNonRt();
+  EXPECT_TRUE(lane->drainedNonRt());
+  lane->pushNonRt(Command{CommandType::kSetParam});
+  lane->pushNonRt(Command{CommandType::kSetParam});
+  EXPECT_FALSE(lane->drainedNonRt());
+  Command command;
+  ASSERT_TRUE(queue.popRt(&command));
+  EXPECT_FALSE(lane->drainedNonRt());
+  ASSERT_TRUE(queue.popRt(&command));
+  EXPECT_TRUE(lane->drainedNonRt());
+}
+
 TEST(ControlQueue, ProducerLanesAreLimited) {
   ControlQueue queue;
   for (size_t i = 0; i < ControlQueue::kMaxProducers; ++i)

@@ -487,8 +487,8 @@ int RunApp(const AppOptions& options) {
   // lanes in turn, so a /param sent right after READY=1 would otherwise be applied before the
   // start patch's older value for the same parameter, which then overwrote it (seen under ASan
   // in the OSC timing test: the release set over OSC ended at the patch's 0.2 s).
-  for (int i = 0; i < 400 && !state_lane->drainedNonRt(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  for (int i = 0; i < 4000 && !state_lane->drainedNonRt(); ++i) {
+    std::this_thread::sleep_for(std::chrono::microseconds(500));  // boot waits ~1 period, no more
   }
   if (!state_lane->drainedNonRt()) {
     LogWarning("the audio thread has not applied the start patch after 2 s; control starts anyway");
